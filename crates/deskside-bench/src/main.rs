@@ -1,0 +1,162 @@
+//! `deskside-bench`: the benchmark driver behind `cargo xtask bench`.
+//!
+//! `run` measures baseline servers and deskside-server, each in its own child process, and
+//! writes the figures as JSON; `cargo xtask bench` turns them into BENCHMARKS.md.
+//! `baseline-server` is the child-process side of the baselines.
+
+mod baseline;
+mod child;
+mod deskside;
+mod http_client;
+mod latency;
+mod load;
+mod queries;
+mod run;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, Parser};
+
+use crate::baseline::BaselineKind;
+use crate::load::LoadShape;
+use crate::queries::QueryPlan;
+use crate::run::RunPlan;
+
+/// The host allows 20,000 open files per process and the driver holds one socket per
+/// connection plus a few files; staying far below leaves room and keeps the client honest
+/// (one process cannot generate that much load on two cores anyway).
+const MAX_CONNECTIONS: usize = 10_000;
+
+#[derive(Parser)]
+#[command(name = "deskside-bench", about = "Deskside benchmark driver")]
+enum Cli {
+    /// Run the benchmarks and write the results as JSON.
+    Run(RunArgs),
+    /// Serve a baseline (started by `run` as a child process; exits when stdin closes).
+    BaselineServer {
+        #[arg(long, value_enum)]
+        kind: BaselineKind,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: SocketAddr,
+        /// Where the SQLite baselines keep their database.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The deskside-server binary to measure; without it only the baselines run.
+    #[arg(long)]
+    server: Option<PathBuf>,
+    /// Write the JSON here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Data directories and server logs. Keep it on a real disk: durable-write figures on
+    /// tmpfs are meaningless.
+    #[arg(long, default_value = "target/bench")]
+    work_dir: PathBuf,
+    /// A smoke run: short windows and a small database.
+    #[arg(long)]
+    quick: bool,
+    /// Concurrent keep-alive connections for the throughput benchmarks.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds of load before measuring [default: 2, quick: 1].
+    #[arg(long)]
+    warmup: Option<f64>,
+    /// Seconds measured [default: 10, quick: 3].
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Tickets in the database for the list and search queries [default: 1000000, quick: 50000].
+    #[arg(long)]
+    bulk_tickets: Option<u64>,
+    /// Measured repetitions of each query [default: 200, quick: 100].
+    #[arg(long)]
+    query_iterations: Option<usize>,
+    /// Threads of the load generator. One keeps as much of the machine as possible for the
+    /// server; like wrk, it then needs a core of its own.
+    #[arg(long, default_value_t = 1)]
+    client_threads: usize,
+    /// Comma-separated benchmarks to run: bare, echo, sqlite-insert, sqlite-group-commit,
+    /// deskside-create, deskside-queries [default: all].
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse() {
+        Cli::Run(args) => run_benchmarks(args),
+        Cli::BaselineServer {
+            kind,
+            listen,
+            data_dir,
+        } => baseline::serve(kind, listen, &data_dir),
+    }
+}
+
+fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
+    if args.connections == 0 || args.connections > MAX_CONNECTIONS {
+        bail!(
+            "--connections must be between 1 and {MAX_CONNECTIONS}: the host allows 20,000 open files per process"
+        );
+    }
+    let known: Vec<&str> = BaselineKind::ALL
+        .iter()
+        .map(|kind| kind.name())
+        .chain([run::DESKSIDE_CREATE, run::DESKSIDE_QUERIES])
+        .collect();
+    if let Some(unknown) = args
+        .only
+        .iter()
+        .find(|name| !known.contains(&name.as_str()))
+    {
+        bail!(
+            "--only: unknown benchmark {unknown:?}; known: {}",
+            known.join(", ")
+        );
+    }
+
+    let quick = args.quick;
+    let pick = |given: Option<f64>, full: f64, short: f64| {
+        Duration::from_secs_f64(given.unwrap_or(if quick { short } else { full }))
+    };
+    let iterations = args
+        .query_iterations
+        .unwrap_or(if quick { 100 } else { 200 });
+    let plan = RunPlan {
+        server: args.server,
+        work_dir: args.work_dir,
+        load: LoadShape {
+            connections: args.connections,
+            warmup: pick(args.warmup, 2.0, 1.0),
+            duration: pick(args.duration, 10.0, 3.0),
+            client_threads: args.client_threads,
+        },
+        bulk_tickets: args
+            .bulk_tickets
+            .unwrap_or(if quick { 50_000 } else { 1_000_000 }),
+        queries: QueryPlan {
+            warmup_iterations: (iterations / 10).max(5),
+            iterations,
+        },
+        quick,
+        only: args.only,
+    };
+    if plan.load.duration.is_zero() {
+        bail!("--duration must be above zero");
+    }
+
+    let report = run::run(&plan)?;
+    let json = serde_json::to_string_pretty(&report)?;
+    match args.out {
+        Some(path) => std::fs::write(&path, json + "\n")
+            .with_context(|| format!("writing {}", path.display()))?,
+        None => writeln!(std::io::stdout(), "{json}")?,
+    }
+    Ok(())
+}

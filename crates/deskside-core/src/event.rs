@@ -1,0 +1,108 @@
+//! Timeline events: the one record of everything that happened to a ticket.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::actor::Tier;
+use crate::classification::Priority;
+use crate::status::Status;
+
+/// Who may see an event. Requesters never see internal ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    Public,
+    Internal,
+}
+
+/// Which SLA clock an SLA event is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SlaTarget {
+    FirstResponse,
+    Resolution,
+}
+
+/// What happened. Serialised with a `type` tag so clients can branch on it and new kinds can
+/// be added without breaking older readers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(
+    tag = "type",
+    rename_all = "snake_case",
+    rename_all_fields = "camelCase"
+)]
+pub enum EventKind {
+    Created,
+    PublicReply {
+        body: String,
+    },
+    InternalNote {
+        body: String,
+    },
+    /// A plain field edit; values are wire strings so any field fits one shape.
+    FieldChanged {
+        field: String,
+        from: Option<String>,
+        to: Option<String>,
+    },
+    Assigned {
+        from: Option<i64>,
+        to: Option<i64>,
+    },
+    Escalated {
+        from: Tier,
+        to: Tier,
+        reason: String,
+        automatic: bool,
+    },
+    StatusChanged {
+        from: Status,
+        to: Status,
+    },
+    PriorityOverridden {
+        from: Priority,
+        to: Priority,
+        reason: String,
+    },
+    AttachmentAdded {
+        attachment_id: i64,
+        file_name: String,
+        content_type: String,
+        size_bytes: i64,
+    },
+    SlaAtRisk {
+        target: SlaTarget,
+    },
+    SlaBreached {
+        target: SlaTarget,
+    },
+}
+
+impl EventKind {
+    pub fn visibility(&self) -> Visibility {
+        match self {
+            EventKind::InternalNote { .. }
+            | EventKind::SlaAtRisk { .. }
+            | EventKind::SlaBreached { .. }
+            | EventKind::Assigned { .. } => Visibility::Internal,
+            _ => Visibility::Public,
+        }
+    }
+
+    /// Short name stored beside the JSON for filtering.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::Created => "created",
+            EventKind::PublicReply { .. } => "public_reply",
+            EventKind::InternalNote { .. } => "internal_note",
+            EventKind::FieldChanged { .. } => "field_changed",
+            EventKind::Assigned { .. } => "assigned",
+            EventKind::Escalated { .. } => "escalated",
+            EventKind::StatusChanged { .. } => "status_changed",
+            EventKind::PriorityOverridden { .. } => "priority_overridden",
+            EventKind::AttachmentAdded { .. } => "attachment_added",
+            EventKind::SlaAtRisk { .. } => "sla_at_risk",
+            EventKind::SlaBreached { .. } => "sla_breached",
+        }
+    }
+}

@@ -1,0 +1,515 @@
+//! Who is calling: staff with a session token, or an enrolled device speaking for its local
+//! user. Also login (with throttling), logout and device enrollment.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+
+use axum::Json;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use chrono::{DateTime, Duration, Utc};
+use deskside_core::{Actor, ActorKind, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::JsonBody;
+use crate::AppState;
+use crate::audit::AuditEntry;
+use crate::error::{ApiError, ApiResult};
+use crate::secrets::{self, decoy_hash, new_secret, secret_hash, verify_password};
+use crate::storage::{Device, NewDevice, RequesterScope, StaffUser};
+
+pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+pub const DEVICE_CREDENTIAL_PREFIX: &str = "dsd_";
+pub const SESSION_TOKEN_PREFIX: &str = "dss_";
+pub const ENROLLMENT_TOKEN_PREFIX: &str = "dse_";
+/// The header an enrolled device names its signed-in local user with.
+pub const LOCAL_USER_HEADER: &str = "x-deskside-local-user";
+pub const LOCAL_USER_NAME_HEADER: &str = "x-deskside-local-user-name";
+
+/// An authenticated caller.
+#[derive(Debug, Clone)]
+pub enum Caller {
+    Staff(StaffUser),
+    Requester {
+        device: Device,
+        username: String,
+        display_name: String,
+    },
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        match self {
+            Caller::Staff(user) => Actor {
+                kind: ActorKind::Staff {
+                    user_id: user.id,
+                    role: user.role,
+                    tier: user.tier,
+                },
+                display_name: user.display_name.clone(),
+            },
+            Caller::Requester {
+                device,
+                username,
+                display_name,
+            } => Actor {
+                kind: ActorKind::Requester {
+                    device_id: device.id.clone(),
+                    username: username.clone(),
+                },
+                display_name: display_name.clone(),
+            },
+        }
+    }
+
+    /// Key under which idempotency records and audit lines name this caller.
+    pub fn principal(&self) -> String {
+        match self {
+            Caller::Staff(user) => format!("user:{}", user.id),
+            Caller::Requester {
+                device, username, ..
+            } => format!("device:{}/{}", device.id, username),
+        }
+    }
+
+    /// `user:alice (admin)`, for audit lines.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Caller::Staff(user) => format!("user:{} ({})", user.username, user.role),
+            Caller::Requester {
+                device, username, ..
+            } => format!("device:{} user:{username}", device.id),
+        }
+    }
+
+    pub fn staff(&self) -> ApiResult<&StaffUser> {
+        match self {
+            Caller::Staff(user) => Ok(user),
+            Caller::Requester { .. } => Err(ApiError::forbidden("this needs a staff account")),
+        }
+    }
+
+    /// Staff whose role is one of `roles`.
+    pub fn require_role(&self, roles: &[Role]) -> ApiResult<&StaffUser> {
+        let user = self.staff()?;
+        if roles.contains(&user.role) {
+            Ok(user)
+        } else {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            Err(ApiError::forbidden(format!(
+                "this needs the role {}",
+                names.join(" or ")
+            )))
+        }
+    }
+
+    pub fn requester_scope(&self) -> Option<RequesterScope> {
+        match self {
+            Caller::Staff(_) => None,
+            Caller::Requester {
+                device, username, ..
+            } => Some(RequesterScope {
+                device_id: device.id.clone(),
+                username: username.clone(),
+            }),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(axum::http::header::AUTHORIZATION)?;
+    let value = value.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+fn header_text(parts: &Parts, name: &str) -> Option<String> {
+    let value = parts.headers.get(name)?.to_str().ok()?.trim();
+    (!value.is_empty() && value.chars().count() <= 200).then(|| value.to_owned())
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("sign in first: send Authorization: Bearer <token>")
+        })?;
+        let hash = secret_hash(token);
+        if token.starts_with(DEVICE_CREDENTIAL_PREFIX) {
+            let device = state
+                .storage
+                .device_for_credential(&hash)
+                .await?
+                .ok_or_else(|| ApiError::unauthorized("unknown device credential"))?;
+            let username = header_text(parts, LOCAL_USER_HEADER).ok_or_else(|| {
+                ApiError::unauthorized(format!(
+                    "a device must name its local user in the {LOCAL_USER_HEADER} header"
+                ))
+            })?;
+            let display_name =
+                header_text(parts, LOCAL_USER_NAME_HEADER).unwrap_or_else(|| username.clone());
+            return Ok(Caller::Requester {
+                device,
+                username,
+                display_name,
+            });
+        }
+        let user = state
+            .storage
+            .session_user(&hash, state.clock.now())
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
+        Ok(Caller::Staff(user))
+    }
+}
+
+/// Slows down password guessing: after a few failures for one username from one address,
+/// each further attempt must wait twice as long as the last, up to a ceiling.
+#[derive(Default)]
+pub struct LoginThrottle {
+    failures: Mutex<HashMap<(String, IpAddr), (u32, DateTime<Utc>)>>,
+}
+
+const FREE_FAILURES: u32 = 3;
+const MAX_LOCKOUT_SECS: i64 = 300;
+const MAX_TRACKED: usize = 100_000;
+
+impl LoginThrottle {
+    /// Seconds to wait before another attempt is considered, if any.
+    pub fn wait_secs(&self, username: &str, ip: IpAddr, now: DateTime<Utc>) -> Option<i64> {
+        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        let (count, last) = failures.get(&(username.to_lowercase(), ip))?;
+        let lockout = lockout_secs(*count)?;
+        let ready = *last + Duration::seconds(lockout);
+        (now < ready).then(|| (ready - now).num_seconds().max(1))
+    }
+
+    pub fn failed(&self, username: &str, ip: IpAddr, now: DateTime<Utc>) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        if failures.len() >= MAX_TRACKED {
+            // Forget the oldest half rather than grow without bound under a spray attack.
+            let mut by_age: Vec<_> = failures
+                .iter()
+                .map(|(k, (_, at))| (*at, k.clone()))
+                .collect();
+            by_age.sort();
+            for (_, key) in by_age.into_iter().take(MAX_TRACKED / 2) {
+                failures.remove(&key);
+            }
+        }
+        let entry = failures
+            .entry((username.to_lowercase(), ip))
+            .or_insert((0, now));
+        entry.0 += 1;
+        entry.1 = now;
+    }
+
+    pub fn succeeded(&self, username: &str, ip: IpAddr) {
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        failures.remove(&(username.to_lowercase(), ip));
+    }
+}
+
+fn lockout_secs(failures: u32) -> Option<i64> {
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    Some((1i64 << over.min(16)).min(MAX_LOCKOUT_SECS))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`. Shown once; the server keeps only its hash.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub user: StaffUser,
+}
+
+/// Sign in with a username and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
+pub async fn login(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    body: JsonBody<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    let request = body.value;
+    let now = state.clock.now();
+    let ip = peer.ip();
+    if request.username.len() > 200 || request.password.len() > secrets::MAX_PASSWORD_CHARS * 4 {
+        return Err(ApiError::unauthorized("wrong username or password"));
+    }
+    if let Some(wait) = state.login_throttle.wait_secs(&request.username, ip, now) {
+        return Err(ApiError::too_many_requests(format!(
+            "too many failed sign-ins; try again in {wait} s"
+        )));
+    }
+    let record = state.storage.staff_credentials(&request.username).await?;
+    let password = request.password.clone();
+    let stored = record.as_ref().map(|(_, hash)| hash.clone());
+    // Argon2 is deliberately slow: keep it off the async threads.
+    let valid = tokio::task::spawn_blocking(move || {
+        verify_password(&password, stored.as_deref().unwrap_or_else(|| decoy_hash()))
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    let user = match record {
+        Some((user, _)) if valid => user,
+        _ => {
+            state.login_throttle.failed(&request.username, ip, now);
+            let entry = AuditEntry {
+                actor: format!("ip:{ip}"),
+                action: "auth.login_failed".into(),
+                subject: format!("user:{}", request.username),
+                details: serde_json::json!({}),
+            };
+            state.storage.append_audit(entry, now).await?;
+            return Err(ApiError::unauthorized("wrong username or password"));
+        }
+    };
+    state.login_throttle.succeeded(&request.username, ip);
+    let token = new_secret(SESSION_TOKEN_PREFIX);
+    let expires_at = now + SESSION_LIFETIME;
+    state
+        .storage
+        .create_session(secret_hash(&token), user.id, now, expires_at)
+        .await?;
+    Ok(Json(LoginResponse {
+        token,
+        expires_at,
+        user,
+    }))
+}
+
+/// End this session: the token stops working at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn logout(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    parts: axum::http::HeaderMap,
+) -> ApiResult<StatusCode> {
+    caller.staff()?;
+    if let Some(token) = parts
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .map(|(_, t)| t.trim())
+    {
+        state.storage.delete_session(secret_hash(token)).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase", tag = "kind")]
+pub enum Me {
+    Staff {
+        user: StaffUser,
+    },
+    Requester {
+        device: Device,
+        username: String,
+        display_name: String,
+    },
+}
+
+/// Who the token belongs to.
+#[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth",
+    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn me(caller: Caller) -> Json<Me> {
+    Json(match caller {
+        Caller::Staff(user) => Me::Staff { user },
+        Caller::Requester {
+            device,
+            username,
+            display_name,
+        } => Me::Requester {
+            device,
+            username,
+            display_name,
+        },
+    })
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollRequest {
+    pub token: String,
+    pub hostname: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollResponse {
+    pub device_id: String,
+    /// The device's credential: send as `Authorization: Bearer <credential>` with the local
+    /// user in `X-Deskside-Local-User`. Shown once.
+    pub credential: String,
+}
+
+/// Enroll a device with a one-time token.
+#[utoipa::path(post, path = "/api/v1/devices/enroll", tag = "devices", request_body = EnrollRequest,
+    responses((status = 201, body = EnrollResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn enroll(
+    State(state): State<Arc<AppState>>,
+    body: JsonBody<EnrollRequest>,
+) -> ApiResult<(StatusCode, Json<EnrollResponse>)> {
+    let request = body.value;
+    let mut errors = deskside_core::ValidationErrors::default();
+    errors.require_text("hostname", &request.hostname, 253);
+    errors.into_result().map_err(ApiError::validation)?;
+    let now = state.clock.now();
+    let device_id = new_device_id();
+    let credential = new_secret(DEVICE_CREDENTIAL_PREFIX);
+    let device = NewDevice {
+        id: device_id.clone(),
+        hostname: request.hostname.trim().to_owned(),
+        credential_hash: secret_hash(&credential),
+    };
+    let audit = AuditEntry {
+        actor: format!("device:{device_id}"),
+        action: "device.enroll".into(),
+        subject: format!("device:{device_id}"),
+        details: serde_json::json!({ "hostname": device.hostname }),
+    };
+    state
+        .storage
+        .enroll_device(secret_hash(request.token.trim()), device, audit, now)
+        .await
+        .map_err(|error| match error {
+            crate::storage::StorageError::NotFound(_)
+            | crate::storage::StorageError::Conflict(_) => {
+                ApiError::unauthorized("the enrollment token is unknown, used or expired")
+            }
+            other => other.into(),
+        })?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollResponse {
+            device_id,
+            credential,
+        }),
+    ))
+}
+
+fn new_device_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("dev_{}", hex::encode(bytes))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnrollmentTokenRequest {
+    /// Hours until the token expires, 1–720; default 24.
+    #[serde(default)]
+    pub expires_in_hours: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EnrollmentTokenResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Issue a one-time device enrollment token (supervisor or admin).
+#[utoipa::path(post, path = "/api/v1/enrollment-tokens", tag = "devices",
+    request_body = EnrollmentTokenRequest,
+    responses((status = 201, body = EnrollmentTokenResponse), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn create_enrollment_token(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    body: JsonBody<EnrollmentTokenRequest>,
+) -> ApiResult<(StatusCode, Json<EnrollmentTokenResponse>)> {
+    caller.require_role(&[Role::Supervisor, Role::Admin])?;
+    let hours = body.value.expires_in_hours.unwrap_or(24);
+    if !(1..=720).contains(&hours) {
+        return Err(ApiError::field(
+            "expiresInHours",
+            "must be between 1 and 720",
+        ));
+    }
+    let (token, expires_at) = issue_enrollment_token(
+        &state,
+        Duration::hours(i64::from(hours)),
+        caller.audit_name(),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(EnrollmentTokenResponse { token, expires_at }),
+    ))
+}
+
+/// Makes and stores a one-time token; shared by the API and the CLI.
+pub async fn issue_enrollment_token(
+    state: &AppState,
+    lifetime: Duration,
+    actor: String,
+) -> ApiResult<(String, DateTime<Utc>)> {
+    let now = state.clock.now();
+    let token = new_secret(ENROLLMENT_TOKEN_PREFIX);
+    let expires_at = now + lifetime;
+    let audit = AuditEntry {
+        actor,
+        action: "device.enrollment_token_create".into(),
+        subject: "enrollment_token".into(),
+        details: serde_json::json!({ "expiresAt": expires_at }),
+    };
+    state
+        .storage
+        .create_enrollment_token(secret_hash(&token), expires_at, audit, now)
+        .await?;
+    Ok((token, expires_at))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockout_grows_then_caps() {
+        assert_eq!(lockout_secs(0), None);
+        assert_eq!(lockout_secs(2), None);
+        assert_eq!(lockout_secs(3), Some(1));
+        assert_eq!(lockout_secs(4), Some(2));
+        assert_eq!(lockout_secs(8), Some(32));
+        assert_eq!(lockout_secs(40), Some(MAX_LOCKOUT_SECS));
+    }
+
+    #[test]
+    fn throttle_waits_after_free_failures_and_forgets_on_success() {
+        let throttle = LoginThrottle::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        for _ in 0..3 {
+            assert_eq!(throttle.wait_secs("Alice", ip, now), None);
+            throttle.failed("alice", ip, now);
+        }
+        assert_eq!(throttle.wait_secs("ALICE", ip, now), Some(1));
+        assert_eq!(
+            throttle.wait_secs("alice", ip, now + Duration::seconds(1)),
+            None
+        );
+        throttle.succeeded("alice", ip);
+        assert_eq!(throttle.wait_secs("alice", ip, now), None);
+    }
+}

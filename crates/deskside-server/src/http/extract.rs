@@ -1,0 +1,161 @@
+//! Request extractors that turn every malformed input into an [`ApiError`] with field
+//! messages, instead of axum's plain-text rejections.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::storage::Idempotency;
+
+/// Largest JSON body accepted on ordinary routes.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
+
+/// A JSON body, kept with its raw bytes (idempotency fingerprints hash them).
+pub struct JsonBody<T> {
+    pub value: T,
+    pub raw: Bytes,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                let mime = v.split(';').next().unwrap_or("").trim();
+                mime.eq_ignore_ascii_case("application/json")
+            });
+        if !is_json {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with Content-Type: application/json",
+            ));
+        }
+        let raw = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| body_rejection(rejection.status()))?;
+        let value = parse_json(&raw)?;
+        Ok(JsonBody { value, raw })
+    }
+}
+
+pub fn body_rejection(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is larger than this endpoint accepts",
+        )
+    } else {
+        ApiError::bad_request("the request body could not be read")
+    }
+}
+
+/// Parses JSON, naming the field at fault: syntax errors are 400, wrong shapes 422.
+pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(raw);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
+            }
+            _ => {
+                let field = if path == "." { String::new() } else { path };
+                ApiError::field(&field, describe_serde_error(&inner.to_string()))
+            }
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
+    Ok(value)
+}
+
+/// serde's messages carry " at line 1 column 40", which means nothing to a person reading a
+/// form: keep the part before it.
+fn describe_serde_error(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(index) => message[..index].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Method, path and `Idempotency-Key` of a mutation.
+pub struct Mutation {
+    method: Method,
+    path: String,
+    key: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Mutation {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        Ok(Mutation {
+            method: parts.method.clone(),
+            path: parts.uri.path().to_owned(),
+            key: idempotency_key(&parts.headers)?,
+        })
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= MAX_IDEMPOTENCY_KEY_CHARS)
+        .ok_or_else(|| {
+            ApiError::field(
+                "Idempotency-Key",
+                format!("must be 1–{MAX_IDEMPOTENCY_KEY_CHARS} visible ASCII characters"),
+            )
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+impl Mutation {
+    /// The idempotency record for this request by `principal`, if the client sent a key.
+    pub fn idempotency(&self, principal: &str, body: &[u8]) -> Option<Idempotency> {
+        let key = self.key.as_ref()?;
+        let mut hasher = Sha256::new();
+        hasher.update(self.method.as_str().as_bytes());
+        hasher.update([0]);
+        hasher.update(self.path.as_bytes());
+        hasher.update([0]);
+        hasher.update(body);
+        Some(Idempotency {
+            principal: principal.to_owned(),
+            key: key.clone(),
+            fingerprint: hex::encode(hasher.finalize()),
+        })
+    }
+}
+
+/// A path parameter; a malformed one (`/tickets/abc`) is a 400 in the usual JSON shape.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| PathParam(value))
+            .map_err(|_| ApiError::bad_request("the URL names a resource id that is not a number"))
+    }
+}

@@ -1,0 +1,99 @@
+//! The HTTP edge: routes, the OpenAPI document, and the fallbacks that keep every error
+//! in the one JSON shape.
+
+pub mod admin;
+pub mod auth;
+pub mod extract;
+pub mod tickets;
+
+use std::sync::Arc;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::AppState;
+use crate::error::ApiError;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Deskside API", description = "Help desk with remote diagnostics. Errors are always `{code, message, fields?}`; mutations accept an `Idempotency-Key` header."),
+    paths(
+        auth::login, auth::logout, auth::me, auth::enroll, auth::create_enrollment_token,
+        tickets::create, tickets::list, tickets::get, tickets::edit, tickets::assign,
+        tickets::escalate, tickets::change_status, tickets::override_priority, tickets::reply,
+        tickets::note, tickets::timeline, tickets::add_attachment, tickets::get_attachment,
+        admin::agents, admin::create_user, admin::sla_settings, admin::put_sla_settings,
+        admin::sync, admin::audit_log, admin::audit_verify,
+    ),
+    components(schemas(crate::error::ErrorBody, deskside_core::FieldError)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router(state: Arc<AppState>) -> Router {
+    let openapi = ApiDoc::openapi();
+    let api = Router::new()
+        .route("/auth/login", post(auth::login))
+        .route("/auth/logout", post(auth::logout))
+        .route("/auth/me", get(auth::me))
+        .route("/devices/enroll", post(auth::enroll))
+        .route("/enrollment-tokens", post(auth::create_enrollment_token))
+        .route("/tickets", post(tickets::create).get(tickets::list))
+        .route("/tickets/{id}", get(tickets::get).patch(tickets::edit))
+        .route("/tickets/{id}/assign", post(tickets::assign))
+        .route("/tickets/{id}/escalate", post(tickets::escalate))
+        .route("/tickets/{id}/status", post(tickets::change_status))
+        .route("/tickets/{id}/priority", post(tickets::override_priority))
+        .route("/tickets/{id}/replies", post(tickets::reply))
+        .route("/tickets/{id}/notes", post(tickets::note))
+        .route("/tickets/{id}/timeline", get(tickets::timeline))
+        .route(
+            "/tickets/{id}/attachments",
+            post(tickets::add_attachment)
+                .layer(DefaultBodyLimit::max(tickets::MAX_ATTACHMENT_BYTES)),
+        )
+        .route(
+            "/tickets/{id}/attachments/{attachment_id}",
+            get(tickets::get_attachment),
+        )
+        .route("/agents", get(admin::agents))
+        .route("/users", post(admin::create_user))
+        .route(
+            "/sla",
+            get(admin::sla_settings).put(admin::put_sla_settings),
+        )
+        .route("/sync", get(admin::sync))
+        .route("/audit", get(admin::audit_log))
+        .route("/audit/verify", get(admin::audit_verify))
+        .route("/openapi.json", get(move || async move { Json(openapi) }))
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(extract::MAX_JSON_BYTES));
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .nest("/api/v1", api)
+        .fallback(|| async { ApiError::not_found("route") })
+        .with_state(state)
+}

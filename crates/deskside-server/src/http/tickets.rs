@@ -1,0 +1,801 @@
+//! Ticket routes. Each handler parses, checks who may act, hands one command to the domain
+//! through storage, and renders the result.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, RawQuery, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use deskside_core::ticket::{DomainError, NewTicket, Ticket, TicketCommand, TicketEdit, decide};
+use deskside_core::{Category, Priority, SlaState, Status, Tier};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::extract::{JsonBody, Mutation, PathParam, body_rejection};
+use crate::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{
+    AssigneeFilter, AttachmentMeta, AuditIntent, NewAttachment, QueueCursor, TicketPage,
+    TicketQuery, TimelineEvent, Written,
+};
+
+pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 200;
+
+/// Renders a write: fresh results with `status`, replays with the status first sent.
+fn written<T: serde::Serialize>(result: Written<T>, status: StatusCode) -> Response {
+    match result {
+        Written::Fresh(value) => (status, Json(value)).into_response(),
+        Written::Replayed { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            [("idempotent-replayed", "true")],
+            Json(body),
+        )
+            .into_response(),
+    }
+}
+
+/// Loads a ticket the caller may see. A requester asking for someone else's ticket gets the
+/// same 404 as for a missing one, so ticket numbers reveal nothing.
+async fn visible_ticket(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Ticket> {
+    let ticket = state
+        .storage
+        .ticket(id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("ticket"))?;
+    if owns(caller, &ticket) {
+        Ok(ticket)
+    } else {
+        Err(ApiError::not_found("ticket"))
+    }
+}
+
+fn owns(caller: &Caller, ticket: &Ticket) -> bool {
+    match caller.requester_scope() {
+        None => true,
+        Some(scope) => {
+            ticket.device_id.as_deref() == Some(scope.device_id.as_str())
+                && ticket
+                    .requester
+                    .username
+                    .as_deref()
+                    .is_some_and(|u| u.eq_ignore_ascii_case(&scope.username))
+        }
+    }
+}
+
+/// Create a ticket. Staff log tickets for anyone (phone, walk-in); a device files them for
+/// its local user, who becomes the requester.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", request_body = NewTicket,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retry-safe key")),
+    responses((status = 201, body = Ticket), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    mutation: Mutation,
+    body: JsonBody<NewTicket>,
+) -> ApiResult<Response> {
+    let mut new = body.value;
+    if let Caller::Requester {
+        device, username, ..
+    } = &caller
+    {
+        if new.device_id.as_ref().is_some_and(|d| d != &device.id) {
+            return Err(ApiError::field("deviceId", "must be this device's id"));
+        }
+        if new
+            .requester
+            .username
+            .as_ref()
+            .is_some_and(|u| !u.eq_ignore_ascii_case(username))
+        {
+            return Err(ApiError::field(
+                "requester.username",
+                "a device files tickets only for its signed-in local user",
+            ));
+        }
+        new.device_id = Some(device.id.clone());
+        new.requester.username = Some(username.clone());
+    }
+    deskside_core::ticket::validate_new_ticket(&new).map_err(ApiError::validation)?;
+    let now = state.clock.now();
+    let sla = state.sla();
+    let rules = sla.clone();
+    let decider = Box::new(move |id, number| Ticket::open(new, id, number, &rules, now));
+    let audit = caller.staff().is_ok().then(|| AuditIntent {
+        actor: caller.audit_name(),
+        action: "ticket.create",
+    });
+    let result = state
+        .storage
+        .create_ticket(
+            caller.actor(),
+            mutation.idempotency(&caller.principal(), &body.raw),
+            decider,
+            sla,
+            audit,
+            now,
+        )
+        .await?;
+    Ok(written(result, StatusCode::CREATED))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Comma-separated statuses, e.g. `new,open`.
+    pub status: Option<String>,
+    /// Comma-separated, e.g. `P1,P2`.
+    pub priority: Option<String>,
+    pub category: Option<String>,
+    pub tier: Option<String>,
+    /// `on_track`, `at_risk`, `breached`, `paused`, `met`; comma-separated.
+    pub sla_state: Option<String>,
+    /// A staff user id, `me`, or `none` for unassigned.
+    pub assignee: Option<String>,
+    /// Requester name or username.
+    pub requester: Option<String>,
+    /// Full-text search over title, description, tags and requester.
+    pub q: Option<String>,
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+}
+
+fn parse_list<T: Copy>(
+    errors: &mut deskside_core::ValidationErrors,
+    field: &str,
+    text: &Option<String>,
+    parse: impl Fn(&str) -> Option<T>,
+    all: &[T],
+    name: impl Fn(&T) -> &'static str,
+) -> Vec<T> {
+    let Some(text) = text else { return Vec::new() };
+    let mut out = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match parse(part) {
+            Some(value) => out.push(value),
+            None => {
+                let allowed: Vec<&str> = all.iter().map(&name).collect();
+                errors.add(
+                    field,
+                    format!("unknown value '{part}'; use one of {}", allowed.join(", ")),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn parse_sla_state(text: &str) -> Option<SlaState> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
+}
+
+const SLA_STATES: [SlaState; 5] = [
+    SlaState::OnTrack,
+    SlaState::AtRisk,
+    SlaState::Breached,
+    SlaState::Paused,
+    SlaState::Met,
+];
+
+fn sla_state_name(state: &SlaState) -> &'static str {
+    match state {
+        SlaState::OnTrack => "on_track",
+        SlaState::AtRisk => "at_risk",
+        SlaState::Breached => "breached",
+        SlaState::Paused => "paused",
+        SlaState::Met => "met",
+    }
+}
+
+fn parse_query_string(raw: Option<String>) -> ApiResult<ListParams> {
+    let raw = raw.unwrap_or_default();
+    let mut params = ListParams::default();
+    let mut errors = deskside_core::ValidationErrors::default();
+    for pair in raw.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value)
+            .ok_or_else(|| ApiError::bad_request(format!("query parameter {key} is not UTF-8")))?;
+        match key {
+            "status" => params.status = Some(value),
+            "priority" => params.priority = Some(value),
+            "category" => params.category = Some(value),
+            "tier" => params.tier = Some(value),
+            "slaState" => params.sla_state = Some(value),
+            "assignee" => params.assignee = Some(value),
+            "requester" => params.requester = Some(value),
+            "q" => params.q = Some(value),
+            "cursor" => params.cursor = Some(value),
+            "limit" => match value.parse::<u32>() {
+                Ok(limit) if (1..=MAX_PAGE).contains(&limit) => params.limit = Some(limit),
+                _ => errors.add(
+                    "limit",
+                    format!("must be a whole number from 1 to {MAX_PAGE}"),
+                ),
+            },
+            other => errors.add(other, "unknown query parameter"),
+        }
+    }
+    errors.into_result().map_err(ApiError::validation)?;
+    Ok(params)
+}
+
+/// Decodes `%XX` and `+` in a query value.
+fn percent_decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            byte => out.push(byte),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The queue: filtered and ordered by SLA risk, soonest deadline first.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", params(ListParams),
+    responses((status = 200, body = TicketPage), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<TicketPage>> {
+    let params = parse_query_string(raw)?;
+    let mut errors = deskside_core::ValidationErrors::default();
+    let mut query = TicketQuery {
+        statuses: parse_list(
+            &mut errors,
+            "status",
+            &params.status,
+            Status::parse,
+            Status::ALL,
+            |s| s.as_str(),
+        ),
+        priorities: parse_list(
+            &mut errors,
+            "priority",
+            &params.priority,
+            Priority::parse,
+            Priority::ALL,
+            |s| s.as_str(),
+        ),
+        categories: parse_list(
+            &mut errors,
+            "category",
+            &params.category,
+            Category::parse,
+            Category::ALL,
+            |s| s.as_str(),
+        ),
+        tiers: parse_list(
+            &mut errors,
+            "tier",
+            &params.tier,
+            Tier::parse,
+            Tier::ALL,
+            |s| s.as_str(),
+        ),
+        sla_states: parse_list(
+            &mut errors,
+            "slaState",
+            &params.sla_state,
+            parse_sla_state,
+            &SLA_STATES,
+            sla_state_name,
+        ),
+        limit: params.limit.unwrap_or(DEFAULT_PAGE),
+        ..TicketQuery::default()
+    };
+    query.assignee = match params.assignee.as_deref() {
+        None | Some("") => None,
+        Some("none") => Some(AssigneeFilter::Unassigned),
+        Some("me") => Some(AssigneeFilter::User(caller.staff()?.id)),
+        Some(id) => match id.parse() {
+            Ok(id) => Some(AssigneeFilter::User(id)),
+            Err(_) => {
+                errors.add("assignee", "must be a user id, 'me' or 'none'");
+                None
+            }
+        },
+    };
+    query.requester = params.requester.filter(|r| !r.trim().is_empty());
+    query.text = params.q.filter(|q| !q.trim().is_empty());
+    if let Some(text) = &query.text
+        && text.chars().count() > 200
+    {
+        errors.add("q", "must be at most 200 characters");
+    }
+    query.after = match params.cursor.as_deref() {
+        None | Some("") => None,
+        Some(cursor) => match QueueCursor::decode(cursor) {
+            Some(cursor) => Some(cursor),
+            None => {
+                errors.add("cursor", "is not a cursor this server gave out");
+                None
+            }
+        },
+    };
+    errors.into_result().map_err(ApiError::validation)?;
+    query.scope = caller.requester_scope();
+    Ok(Json(state.storage.list_tickets(query).await?))
+}
+
+/// One ticket.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<Ticket>> {
+    Ok(Json(visible_ticket(&state, &caller, id).await?))
+}
+
+/// Runs one command on a ticket for `caller`, optionally guarded by a version.
+#[allow(clippy::too_many_arguments)]
+async fn act(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    version: Option<i64>,
+    mutation: &Mutation,
+    raw: &[u8],
+    command: TicketCommand,
+    audit_action: Option<&'static str>,
+) -> ApiResult<Response> {
+    visible_ticket(state, caller, id).await?;
+    let now = state.clock.now();
+    let sla = state.sla();
+    let rules = sla.clone();
+    let actor = caller.actor();
+    let deciding_actor = actor.clone();
+    let decider = Box::new(move |ticket: &Ticket| -> Result<_, DomainError> {
+        decide(ticket, &deciding_actor, command, &rules, now)
+    });
+    let audit = audit_action.map(|action| AuditIntent {
+        actor: caller.audit_name(),
+        action,
+    });
+    let result = state
+        .storage
+        .update_ticket(
+            id,
+            version,
+            actor,
+            mutation.idempotency(&caller.principal(), raw),
+            decider,
+            sla,
+            audit,
+            now,
+        )
+        .await?;
+    Ok(written(result, StatusCode::OK))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EditRequest {
+    /// The version you edited; a newer one on the server gives 409 with the current ticket.
+    pub version: i64,
+    #[serde(flatten)]
+    pub edit: TicketEdit,
+}
+
+/// Edit plain fields (staff). Needs the version being edited.
+#[utoipa::path(patch, path = "/api/v1/tickets/{id}", tag = "tickets", request_body = EditRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn edit(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<EditRequest>,
+) -> ApiResult<Response> {
+    caller.staff()?;
+    let EditRequest { version, edit } = body.value;
+    act(
+        &state,
+        &caller,
+        id,
+        Some(version),
+        &mutation,
+        &body.raw,
+        TicketCommand::Edit(edit),
+        Some("ticket.edit"),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AssignRequest {
+    /// A staff user id, or null to unassign.
+    pub assignee_id: Option<i64>,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Assign to a staff member, or unassign.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/assign", tag = "tickets", request_body = AssignRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn assign(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<AssignRequest>,
+) -> ApiResult<Response> {
+    caller.staff()?;
+    let request = body.value;
+    if let Some(assignee) = request.assignee_id {
+        let valid = state
+            .storage
+            .staff_by_id(assignee)
+            .await?
+            .is_some_and(|u| u.active);
+        if !valid {
+            return Err(ApiError::field(
+                "assigneeId",
+                "no active staff member has this id",
+            ));
+        }
+    }
+    let command = TicketCommand::Assign {
+        assignee_id: request.assignee_id,
+    };
+    act(
+        &state,
+        &caller,
+        id,
+        request.version,
+        &mutation,
+        &body.raw,
+        command,
+        Some("ticket.assign"),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EscalateRequest {
+    /// What was tried and why the next tier is needed.
+    pub reason: String,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Escalate to the next support tier, with a reason.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/escalate", tag = "tickets", request_body = EscalateRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn escalate(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<EscalateRequest>,
+) -> ApiResult<Response> {
+    caller.staff()?;
+    let request = body.value;
+    let command = TicketCommand::Escalate {
+        reason: request.reason,
+    };
+    act(
+        &state,
+        &caller,
+        id,
+        request.version,
+        &mutation,
+        &body.raw,
+        command,
+        Some("ticket.escalate"),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusRequest {
+    pub status: Status,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Move the ticket's status. Requesters may confirm a fix (close) or reopen a resolved ticket.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/status", tag = "tickets", request_body = StatusRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn change_status(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<StatusRequest>,
+) -> ApiResult<Response> {
+    let request = body.value;
+    let command = TicketCommand::ChangeStatus { to: request.status };
+    act(
+        &state,
+        &caller,
+        id,
+        request.version,
+        &mutation,
+        &body.raw,
+        command,
+        Some("ticket.status"),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriorityRequest {
+    /// The priority to set, or null to go back to the impact × urgency matrix.
+    pub priority: Option<Priority>,
+    pub reason: String,
+    #[serde(default)]
+    pub version: Option<i64>,
+}
+
+/// Override the matrix priority (staff, with a reason).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/priority", tag = "tickets", request_body = PriorityRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn override_priority(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<PriorityRequest>,
+) -> ApiResult<Response> {
+    caller.staff()?;
+    let request = body.value;
+    let command = TicketCommand::OverridePriority {
+        priority: request.priority,
+        reason: request.reason,
+    };
+    act(
+        &state,
+        &caller,
+        id,
+        request.version,
+        &mutation,
+        &body.raw,
+        command,
+        Some("ticket.priority_override"),
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MessageRequest {
+    pub body: String,
+}
+
+/// A public reply: the requester sees it.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/replies", tag = "tickets", request_body = MessageRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn reply(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<MessageRequest>,
+) -> ApiResult<Response> {
+    let command = TicketCommand::Reply {
+        body: body.value.body,
+    };
+    act(
+        &state, &caller, id, None, &mutation, &body.raw, command, None,
+    )
+    .await
+}
+
+/// An internal note: staff only, never shown to the requester.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", tag = "tickets", request_body = MessageRequest,
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Ticket), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn note(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    body: JsonBody<MessageRequest>,
+) -> ApiResult<Response> {
+    caller.staff()?;
+    let command = TicketCommand::Note {
+        body: body.value.body,
+    };
+    act(
+        &state, &caller, id, None, &mutation, &body.raw, command, None,
+    )
+    .await
+}
+
+/// The ticket's timeline, oldest first. Requesters see only public events.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/timeline", tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id")),
+    responses((status = 200, body = Vec<TimelineEvent>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn timeline(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+) -> ApiResult<Json<Vec<TimelineEvent>>> {
+    visible_ticket(&state, &caller, id).await?;
+    let include_internal = caller.staff().is_ok();
+    Ok(Json(state.storage.timeline(id, include_internal).await?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttachmentParams {
+    /// The file's name as the user sees it.
+    #[allow(dead_code)]
+    pub file_name: String,
+}
+
+fn attachment_file_name(raw_query: Option<&str>) -> ApiResult<String> {
+    let name = raw_query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("fileName="))
+        .and_then(percent_decode)
+        .map(|n| n.trim().to_owned())
+        .unwrap_or_default();
+    let safe = !name.is_empty()
+        && name.chars().count() <= 255
+        && !name.contains(['/', '\\', '\0'])
+        && name != "."
+        && name != "..";
+    if safe {
+        Ok(name)
+    } else {
+        Err(ApiError::field(
+            "fileName",
+            "give a file name of 1–255 characters without slashes",
+        ))
+    }
+}
+
+/// Attach a file (raw body, its type in Content-Type, name in `?fileName=`). A diagnostics
+/// snapshot is an `application/json` attachment and must be valid JSON. At most 5 MiB.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/attachments", tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id"), AttachmentParams),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 201, body = AttachmentMeta), (status = 413, body = crate::error::ErrorBody)))]
+pub async fn add_attachment(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<i64>,
+    mutation: Mutation,
+    headers: HeaderMap,
+    RawQuery(raw_query): RawQuery,
+    request: Request,
+) -> ApiResult<Response> {
+    let file_name = attachment_file_name(raw_query.as_deref())?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .filter(|v| !v.is_empty() && v.len() <= 100 && v.contains('/'))
+        .unwrap_or_else(|| "application/octet-stream".to_owned());
+    let bytes = Bytes::from_request(request, &())
+        .await
+        .map_err(|rejection| body_rejection(rejection.status()))?;
+    if bytes.is_empty() {
+        return Err(ApiError::field("body", "the file is empty"));
+    }
+    if content_type == "application/json"
+        && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err()
+    {
+        return Err(ApiError::field(
+            "body",
+            "a JSON attachment must be valid JSON",
+        ));
+    }
+    visible_ticket(&state, &caller, id).await?;
+    let now = state.clock.now();
+    let sla = state.sla();
+    let rules = sla.clone();
+    let actor = caller.actor();
+    let deciding_actor = actor.clone();
+    let size_bytes = bytes.len() as i64;
+    let (name, kind) = (file_name.clone(), content_type.clone());
+    let decider = Box::new(move |ticket: &Ticket, attachment_id| {
+        let command = TicketCommand::AttachmentAdded {
+            attachment_id,
+            file_name: name,
+            content_type: kind,
+            size_bytes,
+        };
+        decide(ticket, &deciding_actor, command, &rules, now)
+    });
+    let fingerprint_source = [file_name.as_bytes(), content_type.as_bytes(), &bytes].concat();
+    let idempotency = mutation.idempotency(&caller.principal(), &fingerprint_source);
+    let attachment = NewAttachment {
+        file_name,
+        content_type,
+        bytes: bytes.to_vec(),
+    };
+    let result = state
+        .storage
+        .add_attachment(id, attachment, actor, idempotency, decider, sla, now)
+        .await?;
+    Ok(written(result, StatusCode::CREATED))
+}
+
+/// Download an attachment.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}/attachments/{attachment_id}", tag = "tickets",
+    params(("id" = i64, Path, description = "ticket id"), ("attachment_id" = i64, Path, description = "attachment id")),
+    responses((status = 200, content_type = "application/octet-stream", body = Vec<u8>), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_attachment(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam((id, attachment_id)): PathParam<(i64, i64)>,
+) -> ApiResult<Response> {
+    visible_ticket(&state, &caller, id).await?;
+    let (meta, bytes) = state
+        .storage
+        .attachment(id, attachment_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("attachment"))?;
+    // Served as a download, never rendered inline: an uploaded HTML file must not run in
+    // the viewer's origin.
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        meta.file_name.replace(['"', '\r', '\n'], "_")
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, meta.content_type),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            percent_decode("vpn%20timeout").as_deref(),
+            Some("vpn timeout")
+        );
+        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
+        assert_eq!(percent_decode("caf%C3%A9").as_deref(), Some("café"));
+        assert_eq!(percent_decode("bad%2"), None);
+        assert_eq!(percent_decode("bad%zz"), None);
+        assert_eq!(percent_decode("%FF"), None);
+    }
+}

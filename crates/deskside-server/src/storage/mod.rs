@@ -1,0 +1,375 @@
+//! Storage behind one trait. Handlers see only [`Storage`]; the embedded SQLite store is the
+//! default, and a PostgreSQL store can implement the same trait without touching them.
+//!
+//! Ticket writes take a *decider*: a closure that gets the current ticket and returns the
+//! domain's decision. The store runs it inside its write transaction, so the decision is
+//! made on the state it replaces (no lost updates), while the rules stay in deskside-core.
+
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskside_core::event::{EventKind, Visibility};
+use deskside_core::sla::SlaSettings;
+use deskside_core::ticket::{DomainError, Ticket, TicketDecision};
+use deskside_core::{Actor, Category, Priority, Role, SlaState, Status, Tier};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use sqlite::{SqliteStorage, number_for};
+
+use crate::audit::{AuditEntry, AuditRecord, AuditReport};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    /// The write named an older version; carries the current resource.
+    #[error("stale version")]
+    Stale(serde_json::Value),
+    #[error(transparent)]
+    Domain(DomainError),
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
+    #[error("storage failure: {0}")]
+    Internal(String),
+}
+
+impl From<DomainError> for StorageError {
+    fn from(error: DomainError) -> StorageError {
+        StorageError::Domain(error)
+    }
+}
+
+pub type StorageResult<T> = Result<T, StorageError>;
+
+/// A staff account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StaffUser {
+    pub id: i64,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub tier: Option<Tier>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStaffUser {
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub tier: Option<Tier>,
+    pub password_hash: String,
+}
+
+/// An enrolled endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Device {
+    pub id: String,
+    pub hostname: String,
+    pub enrolled_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewDevice {
+    pub id: String,
+    pub hostname: String,
+    pub credential_hash: String,
+}
+
+/// A retry-safe write: the same principal sending the same key gets the first answer back.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub principal: String,
+    pub key: String,
+    /// Hash of method, path and body: a reused key with another request is refused.
+    pub fingerprint: String,
+}
+
+/// The result of an idempotent write: freshly made, or the stored answer to an earlier try.
+#[derive(Debug)]
+pub enum Written<T> {
+    Fresh(T),
+    Replayed {
+        status: u16,
+        body: serde_json::Value,
+    },
+}
+
+/// The audit line to write with a ticket change, if the change is privileged.
+#[derive(Debug, Clone)]
+pub struct AuditIntent {
+    pub actor: String,
+    pub action: &'static str,
+}
+
+pub type TicketDecider =
+    Box<dyn FnOnce(&Ticket) -> Result<TicketDecision, DomainError> + Send + 'static>;
+/// Gets the ticket and the new attachment's id.
+pub type AttachmentDecider =
+    Box<dyn FnOnce(&Ticket, i64) -> Result<TicketDecision, DomainError> + Send + 'static>;
+/// Gets the new ticket's id and number.
+pub type NewTicketDecider =
+    Box<dyn FnOnce(i64, i64) -> Result<TicketDecision, DomainError> + Send + 'static>;
+
+/// Who a queue is filtered to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AssigneeFilter {
+    Unassigned,
+    User(i64),
+}
+
+/// A requester sees only their own tickets: those they filed from their device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequesterScope {
+    pub device_id: String,
+    pub username: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct TicketQuery {
+    pub statuses: Vec<Status>,
+    pub priorities: Vec<Priority>,
+    pub categories: Vec<Category>,
+    pub tiers: Vec<Tier>,
+    pub sla_states: Vec<SlaState>,
+    pub assignee: Option<AssigneeFilter>,
+    /// Requester's name or username, exact, case-insensitive.
+    pub requester: Option<String>,
+    pub scope: Option<RequesterScope>,
+    pub text: Option<String>,
+    pub after: Option<QueueCursor>,
+    pub limit: u32,
+}
+
+/// Position in the SLA-risk ordering: (risk key, id). Opaque to clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueCursor {
+    pub risk_key: i64,
+    pub id: i64,
+}
+
+impl QueueCursor {
+    pub fn encode(self) -> String {
+        format!("{}.{}", self.risk_key, self.id)
+    }
+
+    pub fn decode(text: &str) -> Option<QueueCursor> {
+        let (risk, id) = text.split_once('.')?;
+        Some(QueueCursor {
+            risk_key: risk.parse().ok()?,
+            id: id.parse().ok()?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketPage {
+    pub items: Vec<Ticket>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Who acted, as the timeline shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventActor {
+    /// `staff`, `requester` or `system`.
+    pub kind: String,
+    pub name: String,
+    pub user_id: Option<i64>,
+}
+
+impl EventActor {
+    pub fn of(actor: &Actor) -> EventActor {
+        use deskside_core::ActorKind;
+        let (kind, user_id) = match &actor.kind {
+            ActorKind::Staff { user_id, .. } => ("staff", Some(*user_id)),
+            ActorKind::Requester { .. } => ("requester", None),
+            ActorKind::System => ("system", None),
+        };
+        EventActor {
+            kind: kind.to_owned(),
+            name: actor.display_name.clone(),
+            user_id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineEvent {
+    /// Also the change sequence number: strictly increasing across all tickets.
+    pub id: i64,
+    pub ticket_id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: EventActor,
+    pub visibility: Visibility,
+    pub event: EventKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentMeta {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewAttachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// What changed since a sync cursor.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChangeSet {
+    /// Tickets changed since the cursor, in their current state.
+    pub tickets: Vec<Ticket>,
+    /// Timeline events since the cursor that the caller may see.
+    pub events: Vec<TimelineEvent>,
+    /// Pass back as `cursor` next time.
+    pub cursor: i64,
+    /// More changes are waiting: call again at once.
+    pub has_more: bool,
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync + 'static {
+    // Staff and sessions.
+    async fn staff_count(&self) -> StorageResult<i64>;
+    async fn create_staff(
+        &self,
+        user: NewStaffUser,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<StaffUser>;
+    /// The account and its password hash, for login.
+    async fn staff_credentials(&self, username: &str)
+    -> StorageResult<Option<(StaffUser, String)>>;
+    async fn staff_by_id(&self, id: i64) -> StorageResult<Option<StaffUser>>;
+    async fn list_staff(&self) -> StorageResult<Vec<StaffUser>>;
+    async fn create_session(
+        &self,
+        token_hash: String,
+        user_id: i64,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<StaffUser>>;
+    async fn delete_session(&self, token_hash: String) -> StorageResult<()>;
+
+    // Devices.
+    async fn create_enrollment_token(
+        &self,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    /// Consumes a one-time token. `NotFound` for an unknown token, `Conflict` for a used or
+    /// expired one.
+    async fn enroll_device(
+        &self,
+        token_hash: String,
+        device: NewDevice,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Device>;
+    async fn device_for_credential(&self, credential_hash: &str) -> StorageResult<Option<Device>>;
+
+    // Tickets.
+    async fn create_ticket(
+        &self,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: NewTicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: Option<AuditIntent>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<Ticket>>;
+    /// Applies a decision to ticket `id`. With `expected_version`, a different current version
+    /// fails with `Stale` carrying the current ticket.
+    #[allow(clippy::too_many_arguments)]
+    async fn update_ticket(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: TicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: Option<AuditIntent>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<Ticket>>;
+    /// Stores a file and records it on the ticket in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn add_attachment(
+        &self,
+        ticket_id: i64,
+        attachment: NewAttachment,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: AttachmentDecider,
+        sla: Arc<SlaSettings>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<AttachmentMeta>>;
+    async fn ticket(&self, id: i64) -> StorageResult<Option<Ticket>>;
+    async fn list_tickets(&self, query: TicketQuery) -> StorageResult<TicketPage>;
+    async fn timeline(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> StorageResult<Vec<TimelineEvent>>;
+    async fn attachment(
+        &self,
+        ticket_id: i64,
+        attachment_id: i64,
+    ) -> StorageResult<Option<(AttachmentMeta, Vec<u8>)>>;
+    async fn changes_since(
+        &self,
+        cursor: i64,
+        scope: Option<RequesterScope>,
+        limit: u32,
+    ) -> StorageResult<ChangeSet>;
+    /// Active tickets whose next SLA check is due at `now`.
+    async fn tickets_due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StorageResult<Vec<i64>>;
+
+    // Settings.
+    async fn sla_settings(&self) -> StorageResult<Option<SlaSettings>>;
+    async fn save_sla_settings(
+        &self,
+        settings: SlaSettings,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+
+    // Audit.
+    async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()>;
+    async fn audit_records(&self, after_id: i64, limit: u32) -> StorageResult<Vec<AuditRecord>>;
+    async fn verify_audit(&self) -> StorageResult<AuditReport>;
+}

@@ -1,0 +1,172 @@
+//! SQLite connections: one writer thread that group-commits, and a pool of readers.
+//!
+//! Durability needs an fsync per commit, and an fsync costs far more than the writes it
+//! covers. So all writes go to one thread that takes every request waiting at that moment,
+//! runs each in its own savepoint (one failure does not spoil the others), commits them
+//! together with `synchronous = FULL`, and only then answers each caller. Under load one
+//! fsync covers hundreds of requests; idle, a single write commits at once. A single writer
+//! also makes read-decide-write sequences serial without locks.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc;
+
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::oneshot;
+
+use crate::storage::{StorageError, StorageResult};
+
+/// Most requests folded into one transaction; bounds the latency of the batch's last one.
+const MAX_BATCH: usize = 512;
+/// Readers kept open between requests.
+const MAX_IDLE_READERS: usize = 16;
+
+type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+
+pub struct Connections {
+    path: PathBuf,
+    writer: mpsc::Sender<Job>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl Connections {
+    /// Opens (creating if needed) the database, migrates it and starts the writer thread.
+    pub fn open(path: &Path) -> rusqlite::Result<Connections> {
+        let mut writer = open(path, OpenFlags::default())?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is on disk before the caller hears "done".
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        super::schema::migrate(&mut writer)?;
+        let (sender, receiver) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run_writer(writer, receiver))
+            .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+        Ok(Connections {
+            path: path.to_owned(),
+            writer: sender,
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `op` in the writer's current transaction; resolves once it is durable.
+    pub async fn write<T, F>(&self, op: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = match catch_unwind(AssertUnwindSafe(|| op(conn))) {
+                Ok(result) => result,
+                Err(_) => Err(StorageError::Internal("a write panicked".into())),
+            };
+            let ok = result.is_ok();
+            let deliver: Deliver = Box::new(move |commit_error| {
+                let _ = answer.send(match commit_error {
+                    Some(error) if ok => Err(StorageError::Internal(error)),
+                    _ => result,
+                });
+            });
+            (ok, deliver)
+        });
+        self.writer
+            .send(job)
+            .map_err(|_| StorageError::Internal("the writer thread has stopped".into()))?;
+        answered
+            .await
+            .map_err(|_| StorageError::Internal("the writer dropped a request".into()))?
+    }
+
+    /// Runs `op` on a reader connection on a blocking thread.
+    pub async fn read<T, F>(&self, op: F) -> StorageResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
+    {
+        let conn = self.take_reader()?;
+        let (result, conn) = tokio::task::spawn_blocking(move || {
+            let result = op(&conn);
+            (result, conn)
+        })
+        .await
+        .map_err(|_| StorageError::Internal("a read panicked".into()))?;
+        self.return_reader(conn);
+        result
+    }
+
+    fn take_reader(&self) -> StorageResult<Connection> {
+        if let Some(conn) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
+            return Ok(conn);
+        }
+        open(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(internal)
+    }
+
+    fn return_reader(&self, conn: Connection) {
+        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if readers.len() < MAX_IDLE_READERS {
+            readers.push(conn);
+        }
+    }
+}
+
+pub fn internal(error: impl std::fmt::Display) -> StorageError {
+    StorageError::Internal(error.to_string())
+}
+
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = Vec::with_capacity(64);
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(%error, "cannot begin a write transaction");
+            // Dropping a job drops its answer channel: the caller gets an error, nothing ran.
+            drop(batch);
+            continue;
+        }
+        let mut deliveries = Vec::with_capacity(batch.len());
+        for job in batch {
+            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let (ok, deliver) = job(&conn);
+            if savepoint.is_ok() {
+                let end = if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                };
+                if let Err(error) = conn.execute_batch(end) {
+                    tracing::error!(%error, "savepoint failed");
+                }
+            }
+            deliveries.push(deliver);
+        }
+        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+            tracing::error!(error = %e, "commit failed");
+            let _ = conn.execute_batch("ROLLBACK");
+            "the database could not save the change".to_owned()
+        });
+        for deliver in deliveries {
+            deliver(commit_error.clone());
+        }
+    }
+}

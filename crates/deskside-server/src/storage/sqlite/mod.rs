@@ -1,0 +1,567 @@
+//! The embedded SQLite store: WAL, FTS5, group commit. See `connections` for the write path.
+
+mod connections;
+mod records;
+mod schema;
+mod tickets;
+
+pub use tickets::number_for;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use deskside_core::sla::SlaSettings;
+use deskside_core::ticket::{Ticket, TicketDecision};
+use deskside_core::{Actor, Role, Tier};
+use rusqlite::{OptionalExtension, params};
+
+use self::connections::{Connections, internal};
+use self::records::{append_audit, parse_time, store_idempotent, time_text};
+use super::{
+    AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device, Idempotency, NewAttachment,
+    NewDevice, NewStaffUser, NewTicketDecider, RequesterScope, StaffUser, Storage, StorageError,
+    StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent, Written,
+};
+use crate::audit::{AuditEntry, AuditRecord, AuditReport, verify_chain};
+
+pub struct SqliteStorage {
+    db: Connections,
+}
+
+const DATABASE_FILE: &str = "deskside.db";
+const SLA_SETTINGS_KEY: &str = "sla";
+
+impl SqliteStorage {
+    /// Opens the store in `data_dir`, creating the folder and database as needed.
+    pub fn open(data_dir: &Path) -> anyhow::Result<SqliteStorage> {
+        use anyhow::Context;
+        std::fs::create_dir_all(data_dir)
+            .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+        let path = data_dir.join(DATABASE_FILE);
+        let db = Connections::open(&path)
+            .with_context(|| format!("opening database {}", path.display()))?;
+        Ok(SqliteStorage { db })
+    }
+
+    /// Writes many already-decided tickets in one transaction: demo data and benchmark
+    /// seeding, where going through the API one by one would take minutes.
+    pub async fn import_tickets(
+        &self,
+        decisions: Vec<TicketDecision>,
+        actor: Actor,
+        sla: Arc<SlaSettings>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                for decision in decisions {
+                    tickets::insert_decided(conn, &decision, &actor, &sla, now)?;
+                }
+                Ok(())
+            })
+            .await
+    }
+
+    /// The next ticket id, for callers that build tickets outside the API (demo, import).
+    pub async fn next_ticket_id(&self) -> StorageResult<i64> {
+        self.db.read(tickets::next_ticket_id).await
+    }
+}
+
+fn staff_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<StaffUser> {
+    let role: String = row.get("role")?;
+    let tier: Option<String> = row.get("tier")?;
+    let created_at: String = row.get("created_at")?;
+    Ok(StaffUser {
+        id: row.get("id")?,
+        username: row.get("username")?,
+        display_name: row.get("display_name")?,
+        role: Role::parse(&role).unwrap_or(Role::Agent),
+        tier: tier.as_deref().and_then(Tier::parse),
+        active: row.get("active")?,
+        created_at: parse_time(&created_at),
+    })
+}
+
+const STAFF_COLUMNS: &str = "id, username, display_name, role, tier, active, created_at";
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn staff_count(&self) -> StorageResult<i64> {
+        self.db
+            .read(|conn| {
+                conn.query_row("SELECT count(*) FROM users WHERE active = 1", [], |r| {
+                    r.get(0)
+                })
+                .map_err(internal)
+            })
+            .await
+    }
+
+    async fn create_staff(
+        &self,
+        user: NewStaffUser,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<StaffUser> {
+        self.db
+            .write(move |conn| {
+                let taken: bool = conn
+                    .query_row(
+                        "SELECT count(*) > 0 FROM users WHERE username = ?1",
+                        [&user.username],
+                        |r| r.get(0),
+                    )
+                    .map_err(internal)?;
+                if taken {
+                    return Err(StorageError::Conflict(format!(
+                        "the username {} is taken",
+                        user.username
+                    )));
+                }
+                conn.execute(
+                    "INSERT INTO users (username, display_name, role, tier, password_hash, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    params![
+                        user.username,
+                        user.display_name,
+                        user.role.as_str(),
+                        user.tier.map(Tier::as_str),
+                        user.password_hash,
+                        time_text(now)
+                    ],
+                )
+                .map_err(internal)?;
+                let id = conn.last_insert_rowid();
+                append_audit(conn, &audit, now)?;
+                conn.query_row(
+                    &format!("SELECT {STAFF_COLUMNS} FROM users WHERE id = ?1"),
+                    [id],
+                    staff_from_row,
+                )
+                .map_err(internal)
+            })
+            .await
+    }
+
+    async fn staff_credentials(
+        &self,
+        username: &str,
+    ) -> StorageResult<Option<(StaffUser, String)>> {
+        let username = username.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    &format!(
+                        "SELECT {STAFF_COLUMNS}, password_hash FROM users
+                         WHERE username = ?1 AND active = 1"
+                    ),
+                    [username],
+                    |row| Ok((staff_from_row(row)?, row.get("password_hash")?)),
+                )
+                .optional()
+                .map_err(internal)
+            })
+            .await
+    }
+
+    async fn staff_by_id(&self, id: i64) -> StorageResult<Option<StaffUser>> {
+        self.db
+            .read(move |conn| {
+                conn.query_row(
+                    &format!("SELECT {STAFF_COLUMNS} FROM users WHERE id = ?1"),
+                    [id],
+                    staff_from_row,
+                )
+                .optional()
+                .map_err(internal)
+            })
+            .await
+    }
+
+    async fn list_staff(&self) -> StorageResult<Vec<StaffUser>> {
+        self.db
+            .read(|conn| {
+                let mut statement = conn
+                    .prepare_cached(&format!(
+                        "SELECT {STAFF_COLUMNS} FROM users ORDER BY tier IS NULL, tier, display_name"
+                    ))
+                    .map_err(internal)?;
+                let rows = statement.query_map([], staff_from_row).map_err(internal)?;
+                rows.collect::<Result<_, _>>().map_err(internal)
+            })
+            .await
+    }
+
+    async fn create_session(
+        &self,
+        token_hash: String,
+        user_id: i64,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                // Sweep expired sessions as new ones are made: the table stays small
+                // without a separate job.
+                conn.execute(
+                    "DELETE FROM sessions WHERE expires_at <= ?1",
+                    [now.timestamp_millis()],
+                )
+                .map_err(internal)?;
+                conn.execute(
+                    "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        token_hash,
+                        user_id,
+                        time_text(now),
+                        expires_at.timestamp_millis()
+                    ],
+                )
+                .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<StaffUser>> {
+        let token_hash = token_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT u.id, u.username, u.display_name, u.role, u.tier, u.active,
+                                u.created_at
+                         FROM sessions s JOIN users u ON u.id = s.user_id
+                         WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
+                    )
+                    .map_err(internal)?;
+                statement
+                    .query_row(params![token_hash, now.timestamp_millis()], staff_from_row)
+                    .optional()
+                    .map_err(internal)
+            })
+            .await
+    }
+
+    async fn delete_session(&self, token_hash: String) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                conn.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_enrollment_token(
+        &self,
+        token_hash: String,
+        expires_at: DateTime<Utc>,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "INSERT INTO enrollment_tokens (token_hash, created_at, expires_at)
+                     VALUES (?1, ?2, ?3)",
+                    params![token_hash, time_text(now), expires_at.timestamp_millis()],
+                )
+                .map_err(internal)?;
+                append_audit(conn, &audit, now)
+            })
+            .await
+    }
+
+    async fn enroll_device(
+        &self,
+        token_hash: String,
+        device: NewDevice,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Device> {
+        self.db
+            .write(move |conn| {
+                let token: Option<(i64, Option<String>)> = conn
+                    .query_row(
+                        "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?1",
+                        [&token_hash],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )
+                    .optional()
+                    .map_err(internal)?;
+                let Some((expires_at, used_at)) = token else {
+                    return Err(StorageError::NotFound("enrollment token"));
+                };
+                if used_at.is_some() {
+                    return Err(StorageError::Conflict(
+                        "this enrollment token was already used".into(),
+                    ));
+                }
+                if expires_at <= now.timestamp_millis() {
+                    return Err(StorageError::Conflict("this enrollment token has expired".into()));
+                }
+                conn.execute(
+                    "UPDATE enrollment_tokens SET used_at = ?2, device_id = ?3 WHERE token_hash = ?1",
+                    params![token_hash, time_text(now), device.id],
+                )
+                .map_err(internal)?;
+                conn.execute(
+                    "INSERT INTO devices (id, hostname, credential_hash, enrolled_at)
+                     VALUES (?1, ?2, ?3, ?4)",
+                    params![device.id, device.hostname, device.credential_hash, time_text(now)],
+                )
+                .map_err(internal)?;
+                append_audit(conn, &audit, now)?;
+                Ok(Device {
+                    id: device.id,
+                    hostname: device.hostname,
+                    enrolled_at: now,
+                })
+            })
+            .await
+    }
+
+    async fn device_for_credential(&self, credential_hash: &str) -> StorageResult<Option<Device>> {
+        let credential_hash = credential_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT id, hostname, enrolled_at FROM devices WHERE credential_hash = ?1",
+                    )
+                    .map_err(internal)?;
+                statement
+                    .query_row([credential_hash], |r| {
+                        let enrolled_at: String = r.get(2)?;
+                        Ok(Device {
+                            id: r.get(0)?,
+                            hostname: r.get(1)?,
+                            enrolled_at: parse_time(&enrolled_at),
+                        })
+                    })
+                    .optional()
+                    .map_err(internal)
+            })
+            .await
+    }
+
+    async fn create_ticket(
+        &self,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: NewTicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: Option<AuditIntent>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<Ticket>> {
+        self.db
+            .write(move |conn| {
+                store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
+                    let id = tickets::next_ticket_id(conn)?;
+                    let decision = decide(id, tickets::number_for(id))?;
+                    tickets::insert_decided(conn, &decision, &actor, &sla, now)?;
+                    if let Some(intent) = &audit {
+                        tickets::audit_ticket_change(conn, intent, &decision, now)?;
+                    }
+                    Ok(decision.ticket)
+                })
+            })
+            .await
+    }
+
+    async fn update_ticket(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: TicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: Option<AuditIntent>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<Ticket>> {
+        self.db
+            .write(move |conn| {
+                store_idempotent(conn, idempotency.as_ref(), 200, now, |conn| {
+                    let current = tickets::load(conn, id)?;
+                    if let Some(expected) = expected_version
+                        && expected != current.version
+                    {
+                        return Err(StorageError::Stale(
+                            serde_json::to_value(&current).map_err(internal)?,
+                        ));
+                    }
+                    let decision = decide(&current)?;
+                    tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
+                    if let Some(intent) = &audit {
+                        tickets::audit_ticket_change(conn, intent, &decision, now)?;
+                    }
+                    Ok(decision.ticket)
+                })
+            })
+            .await
+    }
+
+    async fn add_attachment(
+        &self,
+        ticket_id: i64,
+        attachment: NewAttachment,
+        actor: Actor,
+        idempotency: Option<Idempotency>,
+        decide: AttachmentDecider,
+        sla: Arc<SlaSettings>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Written<AttachmentMeta>> {
+        self.db
+            .write(move |conn| {
+                store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
+                    let current = tickets::load(conn, ticket_id)?;
+                    let meta = tickets::insert_attachment(conn, ticket_id, &attachment, now)?;
+                    let decision = decide(&current, meta.id)?;
+                    tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
+                    Ok(meta)
+                })
+            })
+            .await
+    }
+
+    async fn ticket(&self, id: i64) -> StorageResult<Option<Ticket>> {
+        self.db
+            .read(move |conn| match tickets::load(conn, id) {
+                Ok(ticket) => Ok(Some(ticket)),
+                Err(StorageError::NotFound(_)) => Ok(None),
+                Err(other) => Err(other),
+            })
+            .await
+    }
+
+    async fn list_tickets(&self, query: TicketQuery) -> StorageResult<TicketPage> {
+        self.db.read(move |conn| tickets::list(conn, &query)).await
+    }
+
+    async fn timeline(
+        &self,
+        ticket_id: i64,
+        include_internal: bool,
+    ) -> StorageResult<Vec<TimelineEvent>> {
+        self.db
+            .read(move |conn| tickets::timeline(conn, ticket_id, include_internal))
+            .await
+    }
+
+    async fn attachment(
+        &self,
+        ticket_id: i64,
+        attachment_id: i64,
+    ) -> StorageResult<Option<(AttachmentMeta, Vec<u8>)>> {
+        self.db
+            .read(move |conn| tickets::attachment(conn, ticket_id, attachment_id))
+            .await
+    }
+
+    async fn changes_since(
+        &self,
+        cursor: i64,
+        scope: Option<RequesterScope>,
+        limit: u32,
+    ) -> StorageResult<ChangeSet> {
+        self.db
+            .read(move |conn| tickets::changes_since(conn, cursor, scope.as_ref(), limit))
+            .await
+    }
+
+    async fn tickets_due_for_sweep(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> StorageResult<Vec<i64>> {
+        self.db
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT id FROM tickets WHERE next_sweep_at <= ?1
+                         ORDER BY next_sweep_at LIMIT ?2",
+                    )
+                    .map_err(internal)?;
+                let rows = statement
+                    .query_map(params![now.timestamp_millis(), limit], |r| r.get(0))
+                    .map_err(internal)?;
+                rows.collect::<Result<_, _>>().map_err(internal)
+            })
+            .await
+    }
+
+    async fn sla_settings(&self) -> StorageResult<Option<SlaSettings>> {
+        self.db
+            .read(|conn| {
+                let text: Option<String> = conn
+                    .query_row(
+                        "SELECT value FROM settings WHERE key = ?1",
+                        [SLA_SETTINGS_KEY],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(internal)?;
+                text.map(|t| serde_json::from_str(&t).map_err(internal))
+                    .transpose()
+            })
+            .await
+    }
+
+    async fn save_sla_settings(
+        &self,
+        settings: SlaSettings,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                let text = serde_json::to_string(&settings).map_err(internal)?;
+                conn.execute(
+                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    params![SLA_SETTINGS_KEY, text],
+                )
+                .map_err(internal)?;
+                append_audit(conn, &audit, now)
+            })
+            .await
+    }
+
+    async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()> {
+        self.db
+            .write(move |conn| append_audit(conn, &entry, now))
+            .await
+    }
+
+    async fn audit_records(&self, after_id: i64, limit: u32) -> StorageResult<Vec<AuditRecord>> {
+        self.db
+            .read(move |conn| records::audit_records(conn, after_id, limit))
+            .await
+    }
+
+    async fn verify_audit(&self) -> StorageResult<AuditReport> {
+        self.db
+            .read(|conn| {
+                let mut statement = conn
+                    .prepare("SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY id")
+                    .map_err(internal)?;
+                let rows = statement
+                    .query_map([], records::audit_from_row)
+                    .map_err(internal)?;
+                let records: Vec<AuditRecord> =
+                    rows.collect::<Result<_, _>>().map_err(internal)?;
+                Ok(verify_chain(records))
+            })
+            .await
+    }
+}

@@ -1,0 +1,136 @@
+//! Versioned schema migrations. Each step runs once, in order, inside one transaction with
+//! the bump of `PRAGMA user_version`; a database newer than this binary is refused.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: the foundation.
+    r#"
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        display_name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        tier TEXT,
+        password_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE enrollment_tokens (
+        token_hash TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        used_at TEXT,
+        device_id TEXT
+    ) WITHOUT ROWID;
+    CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        hostname TEXT NOT NULL,
+        credential_hash TEXT NOT NULL UNIQUE,
+        enrolled_at TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY,
+        number INTEGER NOT NULL UNIQUE,
+        status TEXT NOT NULL,
+        priority TEXT NOT NULL,
+        category TEXT NOT NULL,
+        tier TEXT NOT NULL,
+        assignee_id INTEGER,
+        requester_name TEXT NOT NULL COLLATE NOCASE,
+        requester_username TEXT COLLATE NOCASE,
+        device_id TEXT,
+        sla_state TEXT,
+        risk_key INTEGER NOT NULL,
+        next_sweep_at INTEGER,
+        seq INTEGER NOT NULL,
+        version INTEGER NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX tickets_by_risk ON tickets (risk_key, id);
+    CREATE INDEX tickets_by_status ON tickets (status, risk_key, id);
+    CREATE INDEX tickets_by_priority ON tickets (priority, risk_key, id);
+    CREATE INDEX tickets_by_tier ON tickets (tier, risk_key, id);
+    CREATE INDEX tickets_by_assignee ON tickets (assignee_id, risk_key, id);
+    CREATE INDEX tickets_by_category ON tickets (category, risk_key, id);
+    CREATE INDEX tickets_by_sla_state ON tickets (sla_state, risk_key, id);
+    CREATE INDEX tickets_by_requester ON tickets (requester_name, risk_key, id);
+    CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq);
+    CREATE INDEX tickets_by_seq ON tickets (seq);
+    CREATE INDEX tickets_by_sweep ON tickets (next_sweep_at) WHERE next_sweep_at IS NOT NULL;
+    CREATE VIRTUAL TABLE tickets_fts USING fts5 (
+        title, description, tags, requester,
+        content = '', contentless_delete = 1,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        visibility TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE INDEX events_by_ticket ON events (ticket_id, id);
+    CREATE TABLE attachments (
+        id INTEGER PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        file_name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        data BLOB NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX attachments_by_ticket ON attachments (ticket_id);
+    CREATE TABLE idempotency (
+        principal TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (principal, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        details TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    "#,
+];
+
+/// Brings the database to the newest schema.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > MIGRATIONS.len() {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "the database schema is version {current}, newer than this server knows ({}); \
+             upgrade the server",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
