@@ -122,8 +122,10 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
     }
 
     let quick = args.quick;
-    let pick = |given: Option<f64>, full: f64, short: f64| {
-        Duration::from_secs_f64(given.unwrap_or(if quick { short } else { full }))
+    let pick = |flag: &str, given: Option<f64>, full: f64, short: f64| {
+        let seconds = given.unwrap_or(if quick { short } else { full });
+        Duration::try_from_secs_f64(seconds)
+            .with_context(|| format!("--{flag} {seconds}: not a number of seconds"))
     };
     let iterations = args
         .query_iterations
@@ -133,8 +135,8 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
         work_dir: args.work_dir,
         load: LoadShape {
             connections: args.connections,
-            warmup: pick(args.warmup, 2.0, 1.0),
-            duration: pick(args.duration, 10.0, 3.0),
+            warmup: pick("warmup", args.warmup, 2.0, 1.0)?,
+            duration: pick("duration", args.duration, 10.0, 3.0)?,
             client_threads: args.client_threads,
         },
         bulk_tickets: args

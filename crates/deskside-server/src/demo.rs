@@ -26,6 +26,24 @@ const DEMO_STAFF: &[(&str, &str, Role, Option<Tier>)] = &[
 
 /// Creates the demo staff (skipping any that exist) and, on an empty desk, demo tickets.
 pub async fn seed(state: &AppState) -> anyhow::Result<Vec<StaffUser>> {
+    let staff = seed_staff(state).await?;
+    let empty = state
+        .storage
+        .list_tickets(crate::storage::TicketQuery {
+            limit: 1,
+            ..Default::default()
+        })
+        .await?
+        .items
+        .is_empty();
+    if empty {
+        seed_tickets(state, &staff, state.clock.now()).await?;
+    }
+    Ok(staff)
+}
+
+/// Creates the demo staff, skipping any that exist.
+pub async fn seed_staff(state: &AppState) -> anyhow::Result<Vec<StaffUser>> {
     let now = state.clock.now();
     for (username, display_name, role, tier) in DEMO_STAFF {
         let user = NewStaffUser {
@@ -46,20 +64,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<Vec<StaffUser>> {
             Err(other) => return Err(other.into()),
         }
     }
-    let staff = state.storage.list_staff().await?;
-    let empty = state
-        .storage
-        .list_tickets(crate::storage::TicketQuery {
-            limit: 1,
-            ..Default::default()
-        })
-        .await?
-        .items
-        .is_empty();
-    if empty {
-        seed_tickets(state, &staff, now).await?;
-    }
-    Ok(staff)
+    Ok(state.storage.list_staff().await?)
 }
 
 fn actor_for(staff: &[StaffUser], username: &str) -> Actor {

@@ -1,0 +1,6 @@
+//! Integration tests: the real server on a loopback port with a temp data dir, driven over
+//! real HTTP. One test binary for the crate (faster to link than one per file).
+
+mod support;
+
+mod smoke;
