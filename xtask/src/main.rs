@@ -1,1 +1,43 @@
-fn main() {}
+//! `cargo xtask`: the project's automation, one subcommand per task, so that a developer
+//! and CI run exactly the same thing.
+
+mod bench;
+mod bench_report;
+mod cmd;
+mod run;
+mod test;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [options]
+
+tasks:
+  run [--fresh] [--release] [--listen ADDR]
+        build deskside-server, seed demo data into .deskside/demo on first use
+        (or with --fresh), and serve it on 127.0.0.1:7300 until Ctrl-C
+  test  install what the tests need, then fmt check, clippy -D warnings, all tests
+  bench [--quick] [-- <deskside-bench run options>]
+        build release binaries, run the benchmarks, write BENCHMARKS.md
+";
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.is_empty() {
+        eprint!("{USAGE}");
+        std::process::exit(2);
+    }
+    let task = args.remove(0);
+    let outcome = match task.as_str() {
+        "run" => run::run(args),
+        "test" => test::test(args),
+        "bench" => bench::bench(args),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!("unknown task {other:?}\n\n{USAGE}").into()),
+    };
+    if let Err(error) = outcome {
+        eprintln!("xtask {task}: error: {error}");
+        std::process::exit(1);
+    }
+}

@@ -27,7 +27,7 @@ const QUERIES: &[(&str, &str, &str)] = &[
     (
         "queue-next-pages",
         "following nextCursor from page 2 onwards",
-        QUEUE_PATH,
+        "/api/v1/tickets?limit=50&cursor=NEXT",
     ),
     (
         "search-printer",

@@ -56,6 +56,7 @@ pub struct AppState {
     /// Read on every ticket write; replaced whole when an admin saves new settings.
     pub sla: RwLock<Arc<SlaSettings>>,
     pub login_throttle: http::auth::LoginThrottle,
+    pub credentials: http::credential_cache::CredentialCache,
     pub password_cost: HashCost,
 }
 
@@ -106,6 +107,7 @@ pub async fn open_state(
         clock,
         sla: RwLock::new(Arc::new(sla)),
         login_throttle: http::auth::LoginThrottle::default(),
+        credentials: http::credential_cache::CredentialCache::default(),
         password_cost,
     }))
 }

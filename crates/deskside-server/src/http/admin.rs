@@ -155,6 +155,19 @@ fn query_value<'a>(raw: Option<&'a str>, key: &str) -> Option<&'a str> {
         .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
 }
 
+/// Refuses query parameters a route does not know: a misspelt `cursor` must not silently
+/// mean "from the start".
+fn allow_query_keys(raw: Option<&str>, allowed: &[&str]) -> ApiResult<()> {
+    let mut errors = ValidationErrors::default();
+    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
+        if !allowed.contains(&key) {
+            errors.add(key, "unknown query parameter");
+        }
+    }
+    errors.into_result().map_err(ApiError::validation)
+}
+
 fn query_number(
     raw: Option<&str>,
     key: &str,
@@ -191,6 +204,7 @@ pub async fn sync(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<ChangeSet>> {
+    allow_query_keys(raw.as_deref(), &["cursor", "limit"])?;
     let cursor = query_number(raw.as_deref(), "cursor", 0, 0..=i64::MAX)?;
     let limit = query_number(raw.as_deref(), "limit", 500, 1..=1000)? as u32;
     let changes = state
@@ -211,6 +225,7 @@ pub async fn audit_log(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Vec<AuditRecord>>> {
     caller.require_role(&[Role::Admin])?;
+    allow_query_keys(raw.as_deref(), &["after", "limit"])?;
     let after = query_number(raw.as_deref(), "after", 0, 0..=i64::MAX)?;
     let limit = query_number(raw.as_deref(), "limit", 200, 1..=1000)? as u32;
     Ok(Json(state.storage.audit_records(after, limit).await?))

@@ -14,6 +14,7 @@ use deskside_core::{Actor, ActorKind, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::credential_cache::Principal;
 use super::extract::JsonBody;
 use crate::AppState;
 use crate::audit::AuditEntry;
@@ -142,32 +143,57 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             ApiError::unauthorized("sign in first: send Authorization: Bearer <token>")
         })?;
         let hash = secret_hash(token);
-        if token.starts_with(DEVICE_CREDENTIAL_PREFIX) {
-            let device = state
-                .storage
-                .device_for_credential(&hash)
-                .await?
-                .ok_or_else(|| ApiError::unauthorized("unknown device credential"))?;
-            let username = header_text(parts, LOCAL_USER_HEADER).ok_or_else(|| {
-                ApiError::unauthorized(format!(
-                    "a device must name its local user in the {LOCAL_USER_HEADER} header"
-                ))
-            })?;
-            let display_name =
-                header_text(parts, LOCAL_USER_NAME_HEADER).unwrap_or_else(|| username.clone());
-            return Ok(Caller::Requester {
-                device,
-                username,
-                display_name,
-            });
+        let now = state.clock.now();
+        let principal = match state.credentials.get(&hash, now) {
+            Some(principal) => principal,
+            None => resolve(state, token, &hash, now).await?,
+        };
+        match principal {
+            Principal::Staff(user) => Ok(Caller::Staff(user)),
+            Principal::Device(device) => {
+                let username = header_text(parts, LOCAL_USER_HEADER).ok_or_else(|| {
+                    ApiError::unauthorized(format!(
+                        "a device must name its local user in the {LOCAL_USER_HEADER} header"
+                    ))
+                })?;
+                let display_name =
+                    header_text(parts, LOCAL_USER_NAME_HEADER).unwrap_or_else(|| username.clone());
+                Ok(Caller::Requester {
+                    device,
+                    username,
+                    display_name,
+                })
+            }
         }
-        let user = state
+    }
+}
+
+/// Looks a credential up in storage and caches what it names.
+async fn resolve(
+    state: &AppState,
+    token: &str,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> ApiResult<Principal> {
+    let (principal, expires_at) = if token.starts_with(DEVICE_CREDENTIAL_PREFIX) {
+        let device = state
             .storage
-            .session_user(&hash, state.clock.now())
+            .device_for_credential(hash)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("unknown device credential"))?;
+        (Principal::Device(device), None)
+    } else {
+        let (user, expires_at) = state
+            .storage
+            .session_user(hash, now)
             .await?
             .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
-        Ok(Caller::Staff(user))
-    }
+        (Principal::Staff(user), Some(expires_at))
+    };
+    state
+        .credentials
+        .put(hash.to_owned(), principal.clone(), now, expires_at);
+    Ok(principal)
 }
 
 /// Slows down password guessing: after a few failures for one username from one address,
@@ -310,13 +336,19 @@ pub async fn logout(
         .and_then(|v| v.split_once(' '))
         .map(|(_, t)| t.trim())
     {
-        state.storage.delete_session(secret_hash(token)).await?;
+        let hash = secret_hash(token);
+        state.credentials.evict(&hash);
+        state.storage.delete_session(hash).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[serde(rename_all = "camelCase", tag = "kind")]
+#[serde(
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    tag = "kind"
+)]
 pub enum Me {
     Staff {
         user: StaffUser,

@@ -66,20 +66,49 @@ pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        match inner.classify() {
-            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                ApiError::bad_request(format!("the body is not valid JSON: {inner}"))
-            }
-            _ => {
-                let field = if path == "." { String::new() } else { path };
-                ApiError::field(&field, describe_serde_error(&inner.to_string()))
-            }
+        // Deserialising stops at the first problem, which may be a wrong field before a
+        // syntax error further on; and serde_json reports some wrong shapes (a number where
+        // an enum's name belongs) as syntax errors. So tell the two apart on the whole body.
+        if let Err(syntax) = check_json_syntax(raw) {
+            return ApiError::bad_request(format!("the body is not valid JSON: {syntax}"));
         }
+        let message = match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "has the wrong type or is out of range".to_owned()
+            }
+            _ => inner.to_string(),
+        };
+        let field = field_path(&path, &message);
+        ApiError::field(&field, describe_serde_error(&message))
     })?;
     deserializer
         .end()
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     Ok(value)
+}
+
+/// Whether `raw` is one well-formed JSON document in UTF-8, whatever its shape.
+fn check_json_syntax(raw: &[u8]) -> Result<(), String> {
+    std::str::from_utf8(raw).map_err(|_| "it is not UTF-8".to_owned())?;
+    serde_json::from_slice::<serde::de::IgnoredAny>(raw)
+        .map(|_| ())
+        .map_err(|error| error.to_string())
+}
+
+/// The path of the field at fault. serde reports a missing field (and, behind
+/// `#[serde(flatten)]`, an unknown one) at the object that should hold it; name the field
+/// itself, e.g. `requester.userKind`.
+fn field_path(path: &str, message: &str) -> String {
+    let parent = if path == "." { "" } else { path };
+    let named = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix)?.split('`').next());
+    match named {
+        Some(name) if parent == name || parent.ends_with(&format!(".{name}")) => parent.to_owned(),
+        Some(name) if parent.is_empty() => name.to_owned(),
+        Some(name) => format!("{parent}.{name}"),
+        None => parent.to_owned(),
+    }
 }
 
 /// serde's messages carry " at line 1 column 40", which means nothing to a person reading a
@@ -157,5 +186,36 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
             .await
             .map(|axum::extract::Path(value)| PathParam(value))
             .map_err(|_| ApiError::bad_request("the URL names a resource id that is not a number"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_name_the_field_at_fault() {
+        // (path serde_path_to_error reports, serde's message, field shown to the user)
+        let cases = [
+            (".", "missing field `title`", "title"),
+            (
+                "requester",
+                "missing field `userKind`",
+                "requester.userKind",
+            ),
+            ("admin", "unknown field `admin`, expected `a`", "admin"),
+            (".", "unknown field `status`", "status"),
+            ("a.b", "unknown field `b`", "a.b"),
+            (
+                "requester.userKind",
+                "unknown variant `alien`",
+                "requester.userKind",
+            ),
+            ("tags[1]", "invalid type: integer `5`", "tags[1]"),
+            (".", "invalid type: sequence, expected struct", ""),
+        ];
+        for (path, message, field) in cases {
+            assert_eq!(field_path(path, message), field, "{path} / {message}");
+        }
     }
 }

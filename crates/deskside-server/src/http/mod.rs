@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod credential_cache;
 pub mod extract;
 pub mod tickets;
 
@@ -83,17 +84,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/audit/verify", get(admin::audit_verify))
         .route("/openapi.json", get(move || async move { Json(openapi) }))
         .fallback(|| async { ApiError::not_found("route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not take that method",
-            )
-        })
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(extract::MAX_JSON_BYTES));
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .nest("/api/v1", api)
         .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this route does not take that method",
+    )
 }

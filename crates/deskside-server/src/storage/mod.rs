@@ -272,11 +272,12 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StorageResult<()>;
+    /// The account behind a live session, and when the session expires.
     async fn session_user(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<Option<StaffUser>>;
+    ) -> StorageResult<Option<(StaffUser, DateTime<Utc>)>>;
     async fn delete_session(&self, token_hash: String) -> StorageResult<()>;
 
     // Devices.

@@ -3,4 +3,10 @@
 
 mod support;
 
+mod auth;
+mod authorization;
+mod durability;
+mod idempotency;
+mod robustness;
 mod smoke;
+mod tickets;

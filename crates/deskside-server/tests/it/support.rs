@@ -37,6 +37,20 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// Starts the server on a data dir prepared by the caller (e.g. with the CLI), without
+/// seeding anyone: the server's own start-up checks apply.
+pub async fn spawn_app_on(data_dir: &Path, now: DateTime<Utc>) -> anyhow::Result<TestApp> {
+    let clock = Arc::new(ManualClock::new(now));
+    let server = try_start_server(data_dir, clock.clone()).await?;
+    Ok(TestApp {
+        server: Some(server),
+        clock,
+        data_dir: data_dir.to_owned(),
+        _temp: None,
+        http: reqwest::Client::new(),
+    })
+}
+
 async fn start(data_dir: PathBuf, now: DateTime<Utc>) -> TestApp {
     let clock = Arc::new(ManualClock::new(now));
     seed_staff(&data_dir, clock.clone()).await;
@@ -58,11 +72,17 @@ async fn seed_staff(data_dir: &Path, clock: Arc<ManualClock>) {
 }
 
 async fn start_server(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
+    try_start_server(data_dir, clock)
+        .await
+        .expect("server starts")
+}
+
+async fn try_start_server(data_dir: &Path, clock: Arc<ManualClock>) -> anyhow::Result<Server> {
     let mut config = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir.to_owned());
     config.clock = clock;
     config.sla_sweep_every = None;
     config.password_cost = HashCost::Fast;
-    Server::start(config).await.expect("server starts")
+    Server::start(config).await
 }
 
 impl TestApp {
@@ -189,4 +209,211 @@ pub fn printer_ticket() -> Value {
         "urgency": "degraded",
         "requester": {"name": "Dana Schulz", "userKind": "internal_staff"}
     })
+}
+
+/// Who sends a request: the callers of the role × route matrix.
+#[derive(Debug, Clone, Copy)]
+pub enum Who<'a> {
+    Anonymous,
+    Staff(&'a str),
+    /// An enrolled device speaking for its signed-in local user.
+    Device {
+        credential: &'a str,
+        user: &'a str,
+    },
+}
+
+impl TestApp {
+    /// A request builder carrying `who`'s credentials.
+    pub fn builder(&self, method: Method, path: &str, who: Who<'_>) -> reqwest::RequestBuilder {
+        let request = self.http.request(method, self.url(path));
+        match who {
+            Who::Anonymous => request,
+            Who::Staff(token) => request.bearer_auth(token),
+            Who::Device { credential, user } => request
+                .bearer_auth(credential)
+                .header("x-deskside-local-user", user),
+        }
+    }
+
+    /// A JSON request as `who`; returns status and JSON body.
+    pub async fn call_as(
+        &self,
+        method: Method,
+        path: &str,
+        who: Who<'_>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.builder(method, path, who);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// Sends a prepared request; returns status and JSON body.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        read(request.send().await.expect("request sent")).await
+    }
+
+    /// A ticket as `who` sees it.
+    pub async fn ticket(&self, who: Who<'_>, id: i64) -> Value {
+        let (status, ticket) = self
+            .call_as(Method::GET, &format!("/api/v1/tickets/{id}"), who, None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{ticket}");
+        ticket
+    }
+
+    /// A ticket's timeline as `who` sees it.
+    pub async fn timeline(&self, who: Who<'_>, id: i64) -> Vec<Value> {
+        let (status, events) = self
+            .call_as(
+                Method::GET,
+                &format!("/api/v1/tickets/{id}/timeline"),
+                who,
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{events}");
+        events.as_array().expect("timeline is a list").clone()
+    }
+
+    /// A command on a ticket that must succeed (`POST /tickets/{id}/{action}`).
+    pub async fn act(&self, who: Who<'_>, id: i64, action: &str, body: Value) -> Value {
+        let (status, ticket) = self
+            .call_as(
+                Method::POST,
+                &format!("/api/v1/tickets/{id}/{action}"),
+                who,
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{action} on {id}: {ticket}");
+        ticket
+    }
+
+    /// Moves a ticket's status as `who`; must succeed.
+    pub async fn move_status(&self, who: Who<'_>, id: i64, to: &str) -> Value {
+        self.act(who, id, "status", json!({ "status": to })).await
+    }
+
+    /// The ids of every ticket `who` can list with `query` (walking all pages).
+    pub async fn list_ids(&self, who: Who<'_>, query: &str) -> Vec<i64> {
+        self.list_all(who, query)
+            .await
+            .iter()
+            .map(|t| t["id"].as_i64().expect("id"))
+            .collect()
+    }
+
+    /// Every ticket `who` can list with `query`, following cursors.
+    pub async fn list_all(&self, who: Who<'_>, query: &str) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut path = format!("/api/v1/tickets?limit=200{query}");
+            if let Some(cursor) = &cursor {
+                path.push_str(&format!("&cursor={cursor}"));
+            }
+            let (status, page) = self.call_as(Method::GET, &path, who, None).await;
+            assert_eq!(status, StatusCode::OK, "{path}: {page}");
+            items.extend(page["items"].as_array().expect("items").iter().cloned());
+            match page["nextCursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return items,
+            }
+        }
+    }
+
+    /// The id of a staff member, from the agents directory.
+    pub async fn staff_id(&self, token: &str, username: &str) -> i64 {
+        let (status, agents) = self
+            .call(Method::GET, "/api/v1/agents", Some(token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{agents}");
+        agents
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|a| a["username"] == username)
+            .and_then(|a| a["id"].as_i64())
+            .unwrap_or_else(|| panic!("no staff member {username}"))
+    }
+
+    /// Opens the server's database file directly (for tampering and checks).
+    pub fn database(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(self.data_dir.join("deskside.db")).expect("open database")
+    }
+}
+
+/// A ticket body with `title`, impact and urgency, for internal staff.
+pub fn ticket_with(title: &str, impact: &str, urgency: &str) -> Value {
+    json!({
+        "title": title,
+        "description": "",
+        "category": "other",
+        "impact": impact,
+        "urgency": urgency,
+        "requester": {"name": "Dana Schulz", "userKind": "internal_staff"}
+    })
+}
+
+/// Whole office blocked: P1.
+pub fn p1_ticket(title: &str) -> Value {
+    ticket_with(title, "whole_office", "blocked")
+}
+
+/// The `id` of a JSON ticket.
+pub fn id_of(ticket: &Value) -> i64 {
+    ticket["id"].as_i64().expect("ticket id")
+}
+
+/// The `type`s of timeline events, in order.
+pub fn event_types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| e["event"]["type"].as_str().expect("event type").to_owned())
+        .collect()
+}
+
+/// Asserts an error response: status, `code`, a non-empty `message`.
+#[track_caller]
+pub fn assert_error(actual: (StatusCode, &Value), status: StatusCode, code: &str) {
+    let (actual_status, body) = actual;
+    assert_eq!(actual_status, status, "{body}");
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "error without a message: {body}"
+    );
+}
+
+/// The `field`s named by a validation error.
+pub fn error_fields(body: &Value) -> Vec<String> {
+    body["fields"]
+        .as_array()
+        .map(|fields| {
+            fields
+                .iter()
+                .map(|f| f["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts a 422 whose `fields` name `field`.
+#[track_caller]
+pub fn assert_field_error(actual: (StatusCode, &Value), field: &str) {
+    assert_error(
+        actual,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    let fields = error_fields(actual.1);
+    assert!(
+        fields.iter().any(|f| f == field),
+        "expected a message for {field}, got {fields:?}: {}",
+        actual.1
+    );
 }

@@ -7,6 +7,7 @@
 //! fsync covers hundreds of requests; idle, a single write commits at once. A single writer
 //! also makes read-decide-write sequences serial without locks.
 
+use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -24,6 +25,24 @@ const MAX_IDLE_READERS: usize = 16;
 
 type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
+type Deferred = Box<dyn FnOnce(&Connection) -> rusqlite::Result<()>>;
+
+thread_local! {
+    /// Work the current job asked to run at the end of its batch, see [`defer_to_commit`].
+    static DEFERRED: RefCell<Vec<Deferred>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `work` just before the batch commits, outside the job's savepoint, if the job
+/// succeeds. For writes whose cost is per savepoint rather than per row: FTS5 flushes its
+/// pending index data to a new segment at every savepoint, so indexing inside each job
+/// would write one tiny segment per request and keep merging them.
+pub fn defer_to_commit(work: impl FnOnce(&Connection) -> rusqlite::Result<()> + 'static) {
+    DEFERRED.with(|deferred| deferred.borrow_mut().push(Box::new(work)));
+}
+
+fn take_deferred() -> Vec<Deferred> {
+    DEFERRED.with(|deferred| std::mem::take(&mut *deferred.borrow_mut()))
+}
 
 pub struct Connections {
     path: PathBuf,
@@ -46,7 +65,17 @@ impl Connections {
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk before the caller hears "done".
         writer.pragma_update(None, "synchronous", "FULL")?;
+        // Each request runs in a savepoint; keep its statement journal off the disk.
+        writer.pragma_update(None, "temp_store", "MEMORY")?;
         super::schema::migrate(&mut writer)?;
+        // Checkpoints copy the WAL back into the database and fsync it: run them beside the
+        // writer instead of inside whichever commit crosses the threshold.
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let checkpointer = open(path, OpenFlags::default())?;
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpointer))
+            .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         let (sender, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
@@ -124,6 +153,25 @@ impl Connections {
     }
 }
 
+/// How often the WAL is copied back into the database. A passive checkpoint never blocks the
+/// writer or readers; it just does less when they are busy, and the next one catches up.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
+
+fn run_checkpointer(conn: Connection) {
+    loop {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        if let Err(error) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(%error, "WAL checkpoint failed; retrying");
+        }
+    }
+}
+
+/// Runs a fixed statement through the statement cache: parsing it anew for every request
+/// would cost more than executing it.
+fn run(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(drop)
+}
+
 pub fn internal(error: impl std::fmt::Display) -> StorageError {
     StorageError::Internal(error.to_string())
 }
@@ -138,29 +186,38 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(error) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(error) = run(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(%error, "cannot begin a write transaction");
             // Dropping a job drops its answer channel: the caller gets an error, nothing ran.
             drop(batch);
             continue;
         }
         let mut deliveries = Vec::with_capacity(batch.len());
+        let mut at_commit: Vec<Deferred> = Vec::new();
         for job in batch {
-            let savepoint = conn.execute_batch("SAVEPOINT job");
+            let savepoint = run(&conn, "SAVEPOINT job");
             let (ok, deliver) = job(&conn);
+            let deferred = take_deferred();
             if savepoint.is_ok() {
                 let end = if ok {
-                    "RELEASE job"
+                    run(&conn, "RELEASE job")
                 } else {
-                    "ROLLBACK TO job; RELEASE job"
+                    run(&conn, "ROLLBACK TO job").and_then(|()| run(&conn, "RELEASE job"))
                 };
-                if let Err(error) = conn.execute_batch(end) {
+                if let Err(error) = end {
                     tracing::error!(%error, "savepoint failed");
                 }
             }
+            if ok {
+                at_commit.extend(deferred);
+            }
             deliveries.push(deliver);
         }
-        let commit_error = conn.execute_batch("COMMIT").err().map(|e| {
+        let finished = at_commit
+            .into_iter()
+            .try_for_each(|work| work(&conn))
+            .and_then(|()| run(&conn, "COMMIT"));
+        let commit_error = finished.err().map(|e| {
             tracing::error!(error = %e, "commit failed");
             let _ = conn.execute_batch("ROLLBACK");
             "the database could not save the change".to_owned()

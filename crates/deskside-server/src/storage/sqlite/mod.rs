@@ -231,20 +231,26 @@ impl Storage for SqliteStorage {
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
-    ) -> StorageResult<Option<StaffUser>> {
+    ) -> StorageResult<Option<(StaffUser, DateTime<Utc>)>> {
         let token_hash = token_hash.to_owned();
         self.db
             .read(move |conn| {
                 let mut statement = conn
                     .prepare_cached(
                         "SELECT u.id, u.username, u.display_name, u.role, u.tier, u.active,
-                                u.created_at
+                                u.created_at, s.expires_at
                          FROM sessions s JOIN users u ON u.id = s.user_id
                          WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND u.active = 1",
                     )
                     .map_err(internal)?;
                 statement
-                    .query_row(params![token_hash, now.timestamp_millis()], staff_from_row)
+                    .query_row(params![token_hash, now.timestamp_millis()], |row| {
+                        let expires_at: i64 = row.get("expires_at")?;
+                        Ok((
+                            staff_from_row(row)?,
+                            DateTime::from_timestamp_millis(expires_at).unwrap_or_default(),
+                        ))
+                    })
                     .optional()
                     .map_err(internal)
             })

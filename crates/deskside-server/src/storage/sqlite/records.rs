@@ -79,12 +79,8 @@ pub fn append_audit(
     now: DateTime<Utc>,
 ) -> StorageResult<()> {
     let last: Option<(i64, String)> = conn
-        .query_row(
-            "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+        .prepare_cached("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
+        .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional())
         .map_err(internal)?;
     let (id, prev_hash) = match last {
         Some((id, hash)) => (id + 1, hash),

@@ -37,7 +37,7 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE TABLE tickets (
         id INTEGER PRIMARY KEY,
-        number INTEGER NOT NULL UNIQUE,
+        number INTEGER NOT NULL,
         status TEXT NOT NULL,
         priority TEXT NOT NULL,
         category TEXT NOT NULL,
@@ -53,13 +53,14 @@ const MIGRATIONS: &[&str] = &[
         version INTEGER NOT NULL,
         doc TEXT NOT NULL
     );
+    -- The queue is read in SLA-risk order. Filters on status, tier, assignee and requester
+    -- have indexes in that order; priority, category and SLA state are common enough that
+    -- walking the risk order and skipping non-matching rows finds a page quickly, and each
+    -- index costs every ticket write.
     CREATE INDEX tickets_by_risk ON tickets (risk_key, id);
     CREATE INDEX tickets_by_status ON tickets (status, risk_key, id);
-    CREATE INDEX tickets_by_priority ON tickets (priority, risk_key, id);
     CREATE INDEX tickets_by_tier ON tickets (tier, risk_key, id);
     CREATE INDEX tickets_by_assignee ON tickets (assignee_id, risk_key, id);
-    CREATE INDEX tickets_by_category ON tickets (category, risk_key, id);
-    CREATE INDEX tickets_by_sla_state ON tickets (sla_state, risk_key, id);
     CREATE INDEX tickets_by_requester ON tickets (requester_name, risk_key, id);
     CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq);
     CREATE INDEX tickets_by_seq ON tickets (seq);

@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sha2::{Digest, Sha256};
 
-use super::connections::internal;
+use super::connections::{defer_to_commit, internal};
 use super::records::{append_audit, parse_time, time_text};
 use crate::audit::AuditEntry;
 use crate::storage::{
@@ -53,7 +53,8 @@ pub fn load(conn: &Connection, id: i64) -> StorageResult<Ticket> {
     serde_json::from_str(&doc).map_err(internal)
 }
 
-/// Inserts a new ticket with its events.
+/// Inserts a new ticket with its events. Event ids are assigned here rather than by
+/// AUTOINCREMENT so the ticket row can be written once, complete with its change sequence.
 pub fn insert_decided(
     conn: &Connection,
     decision: &TicketDecision,
@@ -62,23 +63,63 @@ pub fn insert_decided(
     now: DateTime<Utc>,
 ) -> StorageResult<()> {
     let ticket = &decision.ticket;
-    conn.prepare_cached(
-        "INSERT INTO tickets (id, number, status, priority, category, tier, assignee_id,
-            requester_name, requester_username, device_id, sla_state, risk_key, next_sweep_at,
-            seq, version, doc)
-         VALUES (?1, ?2, '', '', '', '', NULL, '', NULL, NULL, NULL, 0, NULL, 0, 0, '')",
-    )
-    .and_then(|mut s| s.execute(params![ticket.id, ticket.number]))
-    .map_err(|e| match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StorageError::Conflict("a ticket with this id already exists".into())
-        }
-        other => internal(other),
-    })?;
-    write_search_entry(conn, ticket, false)?;
-    apply_decision(conn, decision, actor, sla, now)
+    let first_event_id: i64 = conn
+        .prepare_cached("SELECT coalesce(max(id), 0) + 1 FROM events")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .map_err(internal)?;
+    let seq = first_event_id + decision.events.len() as i64 - 1;
+    write_ticket_row(conn, ticket, seq, sla, now)?;
+    write_search_entry(ticket, false);
+    insert_events(
+        conn,
+        ticket.id,
+        &decision.events,
+        actor,
+        now,
+        Some(first_event_id),
+    )?;
+    Ok(())
+}
+
+/// Appends events; returns the last event's id (the ticket's new change sequence).
+fn insert_events(
+    conn: &Connection,
+    ticket_id: i64,
+    events: &[EventKind],
+    actor: &Actor,
+    now: DateTime<Utc>,
+    first_id: Option<i64>,
+) -> StorageResult<i64> {
+    let actor_json = serde_json::to_string(&EventActor::of(actor)).map_err(internal)?;
+    let mut insert_event = conn
+        .prepare_cached(
+            "INSERT INTO events (id, ticket_id, at, actor, visibility, kind, data)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(internal)?;
+    let at = time_text(now);
+    let mut seq = 0;
+    for (index, event) in events.iter().enumerate() {
+        let visibility = match event.visibility() {
+            Visibility::Public => "public",
+            Visibility::Internal => "internal",
+        };
+        let data = serde_json::to_string(event).map_err(internal)?;
+        let id = first_id.map(|first| first + index as i64);
+        insert_event
+            .execute(params![
+                id,
+                ticket_id,
+                at,
+                actor_json,
+                visibility,
+                event.type_name(),
+                data
+            ])
+            .map_err(internal)?;
+        seq = conn.last_insert_rowid();
+    }
+    Ok(seq)
 }
 
 /// Writes the decided ticket and its events; a decision with no events changes nothing.
@@ -93,52 +134,45 @@ pub fn apply_decision(
         return Ok(());
     }
     let ticket = &decision.ticket;
-    let actor_json = serde_json::to_string(&EventActor::of(actor)).map_err(internal)?;
-    let mut insert_event = conn
-        .prepare_cached(
-            "INSERT INTO events (ticket_id, at, actor, visibility, kind, data)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )
-        .map_err(internal)?;
-    let at = time_text(now);
-    let mut seq = 0;
-    let mut search_changed = false;
-    for event in &decision.events {
-        let visibility = match event.visibility() {
-            Visibility::Public => "public",
-            Visibility::Internal => "internal",
-        };
-        let data = serde_json::to_string(event).map_err(internal)?;
-        insert_event
-            .execute(params![
-                ticket.id,
-                at,
-                actor_json,
-                visibility,
-                event.type_name(),
-                data
-            ])
-            .map_err(internal)?;
-        seq = conn.last_insert_rowid();
-        if let EventKind::FieldChanged { field, .. } = event {
-            search_changed |= matches!(field.as_str(), "title" | "description" | "tags");
-        }
-    }
+    let seq = insert_events(conn, ticket.id, &decision.events, actor, now, None)?;
+    let search_changed = decision.events.iter().any(|event| {
+        matches!(event, EventKind::FieldChanged { field, .. }
+            if matches!(field.as_str(), "title" | "description" | "tags"))
+    });
     if search_changed {
-        write_search_entry(conn, ticket, true)?;
+        write_search_entry(ticket, true);
     }
+    write_ticket_row(conn, ticket, seq, sla, now)
+}
+
+/// Inserts or replaces the ticket's row: the JSON document plus the columns queues filter
+/// and sort on, derived from it.
+fn write_ticket_row(
+    conn: &Connection,
+    ticket: &Ticket,
+    seq: i64,
+    sla: &SlaSettings,
+    now: DateTime<Utc>,
+) -> StorageResult<()> {
     let doc = serde_json::to_string(ticket).map_err(internal)?;
     let sla_state = ticket.sla_state(sla, now).map(sla_state_name);
     conn.prepare_cached(
-        "UPDATE tickets SET status = ?2, priority = ?3, category = ?4, tier = ?5,
-            assignee_id = ?6, requester_name = ?7, requester_username = ?8, device_id = ?9,
-            sla_state = ?10, risk_key = ?11, next_sweep_at = ?12, seq = ?13, version = ?14,
-            doc = ?15
-         WHERE id = ?1",
+        "INSERT INTO tickets (id, number, status, priority, category, tier, assignee_id,
+            requester_name, requester_username, device_id, sla_state, risk_key, next_sweep_at,
+            seq, version, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status,
+            priority = excluded.priority, category = excluded.category, tier = excluded.tier,
+            assignee_id = excluded.assignee_id, requester_name = excluded.requester_name,
+            requester_username = excluded.requester_username, device_id = excluded.device_id,
+            sla_state = excluded.sla_state, risk_key = excluded.risk_key,
+            next_sweep_at = excluded.next_sweep_at, seq = excluded.seq,
+            version = excluded.version, doc = excluded.doc",
     )
     .and_then(|mut s| {
         s.execute(params![
             ticket.id,
+            ticket.number,
             ticket.status.as_str(),
             ticket.priority.as_str(),
             ticket.category.as_str(),
@@ -170,27 +204,28 @@ fn sla_state_name(state: deskside_core::SlaState) -> &'static str {
     }
 }
 
-fn write_search_entry(conn: &Connection, ticket: &Ticket, replace: bool) -> StorageResult<()> {
-    if replace {
-        conn.prepare_cached("DELETE FROM tickets_fts WHERE rowid = ?1")
-            .and_then(|mut s| s.execute([ticket.id]))
-            .map_err(internal)?;
-    }
-    conn.prepare_cached(
-        "INSERT INTO tickets_fts (rowid, title, description, tags, requester)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            ticket.id,
-            ticket.title,
-            ticket.description,
-            ticket.tags.join(" "),
-            ticket.requester.name
-        ])
-    })
-    .map_err(internal)?;
-    Ok(())
+/// Indexes the ticket for full-text search, at the end of the write batch (see
+/// `defer_to_commit`).
+fn write_search_entry(ticket: &Ticket, replace: bool) {
+    let (id, title, description, tags, requester) = (
+        ticket.id,
+        ticket.title.clone(),
+        ticket.description.clone(),
+        ticket.tags.join(" "),
+        ticket.requester.name.clone(),
+    );
+    defer_to_commit(move |conn| {
+        if replace {
+            conn.prepare_cached("DELETE FROM tickets_fts WHERE rowid = ?1")?
+                .execute([id])?;
+        }
+        conn.prepare_cached(
+            "INSERT INTO tickets_fts (rowid, title, description, tags, requester)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?
+        .execute(params![id, title, description, tags, requester])?;
+        Ok(())
+    });
 }
 
 pub fn audit_ticket_change(

@@ -1,0 +1,180 @@
+//! `cargo xtask test`: everything CI checks, in the order that fails cheapest first.
+
+use std::process::Command;
+use std::time::Instant;
+
+use crate::cmd::{self, Result};
+
+const USAGE: &str = "usage: cargo xtask test";
+
+/// Debian packages the tests need. The C compiler builds the bundled SQLite; later issues
+/// append here (e.g. the desktop app's GTK/WebKit libraries, xvfb for end-to-end tests).
+const DEBIAN_PACKAGES: &[&str] = &["build-essential"];
+
+/// Rust components the checks call.
+const RUST_COMPONENTS: &[(&str, &str)] = &[("rustfmt", "fmt"), ("clippy", "clippy")];
+
+struct Step {
+    name: &'static str,
+    run: fn() -> Result,
+}
+
+/// The steps, in order. Later issues add theirs at the marked places.
+const STEPS: &[Step] = &[
+    Step {
+        name: "prerequisites",
+        run: ensure_prerequisites,
+    },
+    // UI issue: a step that runs `npm ci` in ui/ goes here, before the Rust checks,
+    // because the desktop crate cannot compile without ui/dist.
+    Step {
+        name: "fmt",
+        run: check_formatting,
+    },
+    Step {
+        name: "clippy",
+        run: clippy,
+    },
+    Step {
+        name: "rust tests",
+        run: rust_tests,
+    },
+    // UI issue: UI tests (`npm test` in ui/, binding freshness) go here.
+    // End-to-end issue: tests/ across real processes (server, agent, desktop under Xvfb)
+    // go here, last, as they are the slowest.
+];
+
+pub fn test(args: Vec<String>) -> Result {
+    cmd::reject_leftovers(&args, USAGE)?;
+    let started = Instant::now();
+    for (index, step) in STEPS.iter().enumerate() {
+        println!();
+        println!(
+            "==> xtask test [{}/{}] {}",
+            index + 1,
+            STEPS.len(),
+            step.name
+        );
+        let step_started = Instant::now();
+        if let Err(error) = (step.run)() {
+            return Err(format!(
+                "step \"{}\" failed after {:.0?}: {error}\n(steps before it passed; total {:.0?})",
+                step.name,
+                step_started.elapsed(),
+                started.elapsed()
+            )
+            .into());
+        }
+    }
+    // Nothing printed after success: the closing lines stay cargo test's summary.
+    Ok(())
+}
+
+fn ensure_prerequisites() -> Result {
+    ensure_debian_packages()?;
+    ensure_rust_components();
+    Ok(())
+}
+
+fn ensure_debian_packages() -> Result {
+    if !cmd::succeeds(Command::new("dpkg-query").arg("--version")) {
+        println!(
+            "Not a Debian system: make sure the equivalents of these are installed: {}",
+            DEBIAN_PACKAGES.join(" ")
+        );
+        return Ok(());
+    }
+    let missing: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|package| !debian_package_installed(package))
+        .collect();
+    if missing.is_empty() {
+        println!("Debian packages present: {}", DEBIAN_PACKAGES.join(" "));
+        return Ok(());
+    }
+
+    let mut install = Command::new("apt-get");
+    // Another apt may hold the lock right after boot.
+    install.args([
+        "-o",
+        "DPkg::Lock::Timeout=300",
+        "install",
+        "-y",
+        "--no-install-recommends",
+    ]);
+    install
+        .args(&missing)
+        .env("DEBIAN_FRONTEND", "noninteractive");
+    if !running_as_root() {
+        // Not fatal: the machine may have what is needed under other package names.
+        println!(
+            "Missing Debian packages: {}. Not root, so not installing them; run:\n  sudo apt-get update && sudo {}",
+            missing.join(" "),
+            cmd::describe(&install)
+        );
+        return Ok(());
+    }
+    cmd::run(
+        Command::new("apt-get")
+            .args(["-o", "DPkg::Lock::Timeout=300", "update"])
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    cmd::run(&mut install)
+}
+
+/// Installed, not merely known: `dpkg -s` also succeeds for removed packages whose
+/// configuration files remain.
+fn debian_package_installed(package: &str) -> bool {
+    Command::new("dpkg-query")
+        .args(["-W", "-f=${db:Status-Status}", package])
+        .output()
+        .is_ok_and(|output| output.status.success() && output.stdout == b"installed")
+}
+
+fn running_as_root() -> bool {
+    // The effective uid is the second field of `Uid:`; std has no getuid without unsafe.
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|uids| uids.split_whitespace().nth(1).map(|uid| uid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Best effort: offline machines that already have the components must still pass.
+fn ensure_rust_components() {
+    for &(component, cargo_subcommand) in RUST_COMPONENTS {
+        if cmd::succeeds(cmd::cargo().args([cargo_subcommand, "--version"])) {
+            println!("Rust component present: {component}");
+            continue;
+        }
+        if let Err(error) = cmd::run(Command::new("rustup").args(["component", "add", component])) {
+            println!("warning: could not add the Rust component {component}: {error}");
+        }
+    }
+}
+
+fn check_formatting() -> Result {
+    cmd::run(cmd::cargo().args(["fmt", "--all", "--", "--check"]))
+        .map_err(|error| format!("{error}\nrun `cargo fmt --all` to fix the formatting").into())
+}
+
+fn clippy() -> Result {
+    cmd::run(cmd::cargo().args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        &cmd::jobs_flag(),
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+fn rust_tests() -> Result {
+    cmd::run(cmd::cargo().args(["test", "--workspace", &cmd::jobs_flag()]))
+}
