@@ -68,13 +68,19 @@ pub fn bench(mut args: Vec<String>) -> Result {
         driver.arg("--quick");
     }
     driver.args(&driver_args);
+    let load_before = std::fs::read_to_string("/proc/loadavg").ok().map(|load| {
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     cmd::run(&mut driver)?;
 
     let results = std::fs::read_to_string(&results_path)
         .map_err(|error| format!("reading {}: {error}", results_path.display()))?;
     let results: serde_json::Value = serde_json::from_str(&results)
         .map_err(|error| format!("{} is not JSON: {error}", results_path.display()))?;
-    let report = bench_report::render(&results, &invocation);
+    let report = bench_report::render(&results, &invocation, load_before.as_deref());
     let out = cmd::repo_root().join("BENCHMARKS.md");
     std::fs::write(&out, &report.markdown)
         .map_err(|error| format!("writing {}: {error}", out.display()))?;

@@ -2,12 +2,9 @@
 //! Targets are DESIGN.md's; a figure is only meaningful beside the machine it came from
 //! and the baselines measured in the same run.
 
-use std::process::Command;
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use serde_json::Value;
 
-use crate::cmd;
+use crate::machine;
 
 const CREATE_TARGET_PER_SEC: f64 = 20_000.0;
 const CREATE_TARGET_P99_MS: f64 = 10.0;
@@ -38,9 +35,11 @@ impl Doc {
     }
 }
 
-pub fn render(results: &Value, invocation: &str) -> Report {
+/// `load_before` is /proc/loadavg as the driver started: other work on the machine skews
+/// every figure, and this shows whether there was any.
+pub fn render(results: &Value, invocation: &str, load_before: Option<&str>) -> Report {
     let mut doc = Doc::default();
-    header(&mut doc, results, invocation);
+    header(&mut doc, results, invocation, load_before);
     throughput(&mut doc, results);
     queries(&mut doc, results);
     failures(&mut doc);
@@ -50,7 +49,7 @@ pub fn render(results: &Value, invocation: &str) -> Report {
     }
 }
 
-fn header(doc: &mut Doc, results: &Value, invocation: &str) {
+fn header(doc: &mut Doc, results: &Value, invocation: &str, load_before: Option<&str>) {
     doc.line("# Benchmarks");
     doc.line("");
     doc.line(
@@ -60,14 +59,17 @@ fn header(doc: &mut Doc, results: &Value, invocation: &str) {
     doc.line("");
     doc.line("| | |");
     doc.line("|---|---|");
-    doc.line(format!("| date | {} |", utc_now()));
+    doc.line(format!("| date | {} |", machine::utc_now()));
     doc.line(format!("| command | `{invocation}` |"));
-    doc.line(format!("| commit | {} |", commit()));
-    doc.line(format!("| CPU | {} |", cpu()));
-    doc.line(format!("| memory | {} |", memory()));
-    doc.line(format!("| OS | {} |", os()));
-    doc.line(format!("| kernel | {} |", kernel()));
-    doc.line(format!("| rustc | {} |", rustc()));
+    doc.line(format!("| commit | {} |", machine::commit()));
+    doc.line(format!("| CPU | {} |", machine::cpu()));
+    doc.line(format!("| memory | {} |", machine::memory()));
+    doc.line(format!("| OS | {} |", machine::os()));
+    doc.line(format!("| kernel | {} |", machine::kernel()));
+    doc.line(format!("| rustc | {} |", machine::rustc()));
+    if let Some(load) = load_before {
+        doc.line(format!("| load average (1, 5, 15 min) at start | {load} |"));
+    }
     doc.line("");
     if results["settings"]["quick"].as_bool() == Some(true) {
         doc.line(
@@ -90,12 +92,16 @@ fn throughput(doc: &mut Doc, results: &Value) {
     doc.line("");
     doc.line(format!(
         "{} keep-alive connections in a closed loop (each sends its next request when the \
-         previous answer is in), driven by {} load-generator thread(s) on the same machine; \
+         previous answer is in), driven by a load generator on {} of the same machine; \
          {} s warm-up, then {} s measured. Each POST carries the same JSON ticket; the \
          baselines serve the same path on the same HTTP stack (axum, tokio). Target \
          (DESIGN.md): over {} durable creates/s with p99 under {} ms.",
         number(&load["connections"], 0),
-        number(&load["clientThreads"], 0),
+        match load["clientThreads"].as_u64() {
+            Some(1) => "one thread".to_owned(),
+            Some(threads) => format!("{threads} threads"),
+            None => "? threads".to_owned(),
+        },
         number(&load["warmup"], 1),
         number(&load["duration"], 1),
         thousands(CREATE_TARGET_PER_SEC),
@@ -284,127 +290,9 @@ fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn utc_now() -> String {
-    let seconds = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let (year, month, day) = civil_from_days((seconds / 86_400) as i64);
-    let minutes_today = seconds % 86_400 / 60;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
-        minutes_today / 60,
-        minutes_today % 60
-    )
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm), so
-/// xtask needs no date crate.
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_from_march + 2) / 5 + 1;
-    let month = if month_from_march < 10 {
-        month_from_march + 3
-    } else {
-        month_from_march - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month as u32, day as u32)
-}
-
-fn read_proc(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok()
-}
-
-fn cpu() -> String {
-    let model = read_proc("/proc/cpuinfo")
-        .and_then(|info| {
-            info.lines()
-                .find(|line| line.starts_with("model name"))
-                .and_then(|line| line.split_once(':'))
-                .map(|(_, model)| model.trim().to_owned())
-        })
-        .unwrap_or_else(|| "unknown model".to_owned());
-    let cores = std::thread::available_parallelism().map_or(0, usize::from);
-    format!("{model}, {cores} cores available")
-}
-
-fn memory() -> String {
-    read_proc("/proc/meminfo")
-        .and_then(|info| {
-            info.lines()
-                .find_map(|line| line.strip_prefix("MemTotal:"))
-                .and_then(|value| {
-                    value
-                        .trim()
-                        .trim_end_matches("kB")
-                        .trim()
-                        .parse::<f64>()
-                        .ok()
-                })
-        })
-        .map_or_else(
-            || "unknown".to_owned(),
-            |kib| format!("{:.1} GiB", kib / 1024.0 / 1024.0),
-        )
-}
-
-fn os() -> String {
-    read_proc("/etc/os-release")
-        .and_then(|release| {
-            release
-                .lines()
-                .find_map(|line| line.strip_prefix("PRETTY_NAME="))
-                .map(|name| name.trim_matches('"').to_owned())
-        })
-        .unwrap_or_else(|| std::env::consts::OS.to_owned())
-}
-
-fn kernel() -> String {
-    read_proc("/proc/sys/kernel/osrelease")
-        .map(|release| format!("Linux {}", release.trim()))
-        .unwrap_or_else(|| "unknown".to_owned())
-}
-
-fn rustc() -> String {
-    cmd::read(Command::new("rustc").arg("--version")).unwrap_or_else(|_| "unknown".into())
-}
-
-fn commit() -> String {
-    let git = |args: &[&str]| {
-        let mut command = Command::new("git");
-        command.args(args).current_dir(cmd::repo_root());
-        command
-            .output()
-            .ok()
-            .filter(|output| output.status.success())
-            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
-    };
-    let Some(head) = git(&["rev-parse", "--short", "HEAD"]) else {
-        return "none yet".to_owned();
-    };
-    match git(&["status", "--porcelain"]) {
-        Some(changes) if !changes.is_empty() => format!("`{head}` with uncommitted changes"),
-        _ => format!("`{head}`"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_from_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(19_723), (2024, 1, 1));
-        assert_eq!(civil_from_days(19_782), (2024, 2, 29));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-    }
 
     #[test]
     fn thousands_separators() {
@@ -427,7 +315,7 @@ mod tests {
             ],
             "queries": {"tickets": 50000, "error": "seed failed"}
         });
-        let report = render(&results, "cargo xtask bench --quick");
+        let report = render(&results, "cargo xtask bench --quick", None);
         assert_eq!(report.failures, ["deskside-create", "deskside-queries"]);
         assert!(
             report

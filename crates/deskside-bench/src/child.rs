@@ -61,6 +61,7 @@ impl ServerProcess {
             }
         });
 
+        // Owned from here on, so every early return below kills the child.
         let mut server = ServerProcess {
             child,
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -72,10 +73,18 @@ impl ServerProcess {
                 Ok(server)
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => {
-                let status = server.child.wait().ok();
+                // Stdout closed, so the child is exiting; give it a moment to finish.
+                let mut status = None;
+                for _ in 0..20 {
+                    status = server.child.try_wait().ok().flatten();
+                    if status.is_some() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
                 Err(anyhow!(
-                    "{program} exited ({}) without printing `{LISTENING_PREFIX}ADDR`{}",
-                    status.map_or_else(|| "unknown status".to_owned(), |s| s.to_string()),
+                    "{program} closed its stdout ({}) without printing `{LISTENING_PREFIX}ADDR`{}",
+                    status.map_or_else(|| "still running".to_owned(), |s| s.to_string()),
                     log_tail(log_path)
                 ))
             }

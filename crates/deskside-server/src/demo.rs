@@ -330,6 +330,7 @@ pub async fn bulk_tickets(
             .await?;
         remaining -= batch;
     }
+    storage.checkpoint()?;
     Ok(started.elapsed())
 }
 
@@ -392,15 +393,19 @@ fn generated_ticket(
         },
         display_name: "Desk".into(),
     };
-    for (step, to) in path.iter().enumerate() {
-        let at = created + Duration::hours(step as i64 + 1);
-        let next = decide(
-            &decision.ticket,
-            &agent,
-            TicketCommand::ChangeStatus { to: *to },
-            sla,
-            at,
-        )?;
+    let mut steps: Vec<(Actor, TicketCommand, DateTime<Utc>)> = path
+        .iter()
+        .enumerate()
+        .map(|(step, to)| {
+            let at = created + Duration::hours(step as i64 + 1);
+            (agent.clone(), TicketCommand::ChangeStatus { to: *to }, at)
+        })
+        .collect();
+    // Bring SLA alerts up to date as the sweep would have, so a server started on this data
+    // does not spend its first minutes writing a year of overdue alerts.
+    steps.push((Actor::system(), TicketCommand::SlaSweep, now));
+    for (actor, command, at) in steps {
+        let next = decide(&decision.ticket, &actor, command, sla, at)?;
         decision.events.extend(next.events);
         decision.ticket = next.ticket;
     }

@@ -143,7 +143,8 @@ pub struct ListParams {
     pub assignee: Option<String>,
     /// Requester name or username.
     pub requester: Option<String>,
-    /// Full-text search over title, description, tags and requester.
+    /// Full-text search over title, description, tags and requester; results come newest
+    /// first instead of by SLA risk.
     pub q: Option<String>,
     pub cursor: Option<String>,
     /// 1–200, default 50.

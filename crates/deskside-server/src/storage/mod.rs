@@ -150,7 +150,8 @@ pub struct TicketQuery {
     pub limit: u32,
 }
 
-/// Position in the SLA-risk ordering: (risk key, id). Opaque to clients.
+/// Position in a queue listing: (risk key, id) in SLA-risk order; in a search, which is
+/// newest first, only the id counts. Opaque to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct QueueCursor {
     pub risk_key: i64,
@@ -242,7 +243,9 @@ pub struct NewAttachment {
 pub struct ChangeSet {
     /// Tickets changed since the cursor, in their current state.
     pub tickets: Vec<Ticket>,
-    /// Timeline events since the cursor that the caller may see.
+    /// Timeline events since the cursor that the caller may see, up to the new cursor.
+    /// With `has_more`, some may belong to tickets whose current state comes in a later
+    /// answer.
     pub events: Vec<TimelineEvent>,
     /// Pass back as `cursor` next time.
     pub cursor: i64,

@@ -3,10 +3,14 @@
 
 mod support;
 
+mod audit;
 mod auth;
 mod authorization;
+mod cli;
 mod durability;
 mod idempotency;
 mod robustness;
+mod sla;
 mod smoke;
+mod sync;
 mod tickets;

@@ -108,12 +108,16 @@ impl TestApp {
     }
 
     pub async fn login(&self, username: &str) -> String {
+        self.login_as(username, PASSWORD).await
+    }
+
+    pub async fn login_as(&self, username: &str, password: &str) -> String {
         let (status, body) = self
             .call(
                 Method::POST,
                 "/api/v1/auth/login",
                 None,
-                Some(json!({"username": username, "password": PASSWORD})),
+                Some(json!({"username": username, "password": password})),
             )
             .await;
         assert_eq!(status, StatusCode::OK, "login {username}: {body}");
@@ -416,4 +420,65 @@ pub fn assert_field_error(actual: (StatusCode, &Value), field: &str) {
         "expected a message for {field}, got {fields:?}: {}",
         actual.1
     );
+}
+
+/// What a run of the `deskside-server` binary printed and how it ended.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the real `deskside-server` binary with `args`, feeding `stdin`, with extra `env`.
+/// Gives up (and kills it) after a generous deadline, so a command that wrongly keeps
+/// running fails the test instead of hanging it.
+pub async fn run_cli(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> CliRun {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let stdin = stdin.map(str::to_owned);
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_deskside-server"))
+            .args(&args)
+            .env_remove("DESKSIDE_DATA_DIR")
+            .env_remove("DESKSIDE_LISTEN")
+            .env("DESKSIDE_LOG", "warn")
+            .envs(env)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary starts");
+        let mut pipe = child.stdin.take().expect("stdin");
+        if let Some(text) = stdin {
+            pipe.write_all(text.as_bytes()).expect("write stdin");
+        }
+        drop(pipe);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if child.try_wait().expect("wait").is_some() {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("deskside-server {args:?} did not finish in time");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let output = child.wait_with_output().expect("output");
+        CliRun {
+            success: output.status.success(),
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    })
+    .await
+    .expect("the CLI task")
 }

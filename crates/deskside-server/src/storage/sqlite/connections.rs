@@ -71,6 +71,9 @@ impl Connections {
         // Checkpoints copy the WAL back into the database and fsync it: run them beside the
         // writer instead of inside whichever commit crosses the threshold.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        // Once checkpointed, the WAL is reused from its start; this trims the file back
+        // after a burst (bulk imports) instead of keeping its largest size forever.
+        writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         let checkpointer = open(path, OpenFlags::default())?;
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
@@ -86,6 +89,13 @@ impl Connections {
             writer: sender,
             readers: Mutex::new(Vec::new()),
         })
+    }
+
+    /// A full checkpoint that leaves an empty WAL. Waits for the writer between batches.
+    pub fn checkpoint_truncate(&self) -> StorageResult<()> {
+        let conn = open(&self.path, OpenFlags::default()).map_err(internal)?;
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .map_err(internal)
     }
 
     /// Runs `op` in the writer's current transaction; resolves once it is durable.

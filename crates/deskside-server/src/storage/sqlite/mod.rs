@@ -64,6 +64,12 @@ impl SqliteStorage {
             .await
     }
 
+    /// Copies the WAL into the database file and truncates it: after a bulk import, so the
+    /// next start does not replay gigabytes of log.
+    pub fn checkpoint(&self) -> StorageResult<()> {
+        self.db.checkpoint_truncate()
+    }
+
     /// The next ticket id, for callers that build tickets outside the API (demo, import).
     pub async fn next_ticket_id(&self) -> StorageResult<i64> {
         self.db.read(tickets::next_ticket_id).await

@@ -343,57 +343,82 @@ fn push_in<T>(
     args.extend(values.iter().map(|v| Value::Text(name(v).to_owned())));
 }
 
-/// The queue: filtered, ordered by SLA risk (soonest deadline first), keyset-paginated.
+/// The queue: filtered and keyset-paginated. Without search text it is ordered by SLA risk
+/// (soonest deadline first). With search text it is ordered newest first: ordering every
+/// match by risk would read each matching ticket (a common word matches a large share of a
+/// million tickets), while walking the index newest first stops after one page.
 pub fn list(conn: &Connection, query: &TicketQuery) -> StorageResult<TicketPage> {
-    let mut sql = String::from("SELECT id, risk_key, doc FROM tickets WHERE 1 = 1");
     let mut args: Vec<Value> = Vec::new();
-    push_in(&mut sql, &mut args, "status", &query.statuses, |s| {
+    let search = match &query.text {
+        None => None,
+        Some(text) => match fts_query(text) {
+            Some(fts) => Some(fts),
+            None => {
+                return Ok(TicketPage {
+                    items: Vec::new(),
+                    next_cursor: None,
+                });
+            }
+        },
+    };
+    let mut sql = match &search {
+        None => String::from("SELECT t.id, t.risk_key, t.doc FROM tickets t WHERE 1 = 1"),
+        Some(fts) => {
+            args.push(Value::Text(fts.clone()));
+            String::from(
+                "SELECT t.id, t.risk_key, t.doc FROM tickets_fts f
+                 JOIN tickets t ON t.id = f.rowid WHERE tickets_fts MATCH ?",
+            )
+        }
+    };
+    push_in(&mut sql, &mut args, "t.status", &query.statuses, |s| {
         s.as_str()
     });
-    push_in(&mut sql, &mut args, "priority", &query.priorities, |s| {
+    push_in(&mut sql, &mut args, "t.priority", &query.priorities, |s| {
         s.as_str()
     });
-    push_in(&mut sql, &mut args, "category", &query.categories, |s| {
+    push_in(&mut sql, &mut args, "t.category", &query.categories, |s| {
         s.as_str()
     });
-    push_in(&mut sql, &mut args, "tier", &query.tiers, |s| s.as_str());
-    push_in(&mut sql, &mut args, "sla_state", &query.sla_states, |s| {
+    push_in(&mut sql, &mut args, "t.tier", &query.tiers, |s| s.as_str());
+    push_in(&mut sql, &mut args, "t.sla_state", &query.sla_states, |s| {
         sla_state_name(*s)
     });
     match &query.assignee {
-        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND assignee_id IS NULL"),
+        Some(AssigneeFilter::Unassigned) => sql.push_str(" AND t.assignee_id IS NULL"),
         Some(AssigneeFilter::User(id)) => {
-            sql.push_str(" AND assignee_id = ?");
+            sql.push_str(" AND t.assignee_id = ?");
             args.push(Value::Integer(*id));
         }
         None => {}
     }
     if let Some(requester) = &query.requester {
-        sql.push_str(" AND (requester_name = ? OR requester_username = ?)");
+        sql.push_str(" AND (t.requester_name = ? OR t.requester_username = ?)");
         args.push(Value::Text(requester.clone()));
         args.push(Value::Text(requester.clone()));
     }
     if let Some(scope) = &query.scope {
-        sql.push_str(" AND device_id = ? AND requester_username = ?");
+        sql.push_str(" AND t.device_id = ? AND t.requester_username = ?");
         args.push(Value::Text(scope.device_id.clone()));
         args.push(Value::Text(scope.username.clone()));
     }
-    if let Some(text) = &query.text {
-        let Some(fts) = fts_query(text) else {
-            return Ok(TicketPage {
-                items: Vec::new(),
-                next_cursor: None,
-            });
-        };
-        sql.push_str(" AND id IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ?)");
-        args.push(Value::Text(fts));
+    match (&search, query.after) {
+        (None, Some(after)) => {
+            sql.push_str(" AND (t.risk_key, t.id) > (?, ?)");
+            args.push(Value::Integer(after.risk_key));
+            args.push(Value::Integer(after.id));
+        }
+        // The bound goes on the index's rowid so the search resumes where it stopped.
+        (Some(_), Some(after)) => {
+            sql.push_str(" AND f.rowid < ?");
+            args.push(Value::Integer(after.id));
+        }
+        _ => {}
     }
-    if let Some(after) = query.after {
-        sql.push_str(" AND (risk_key, id) > (?, ?)");
-        args.push(Value::Integer(after.risk_key));
-        args.push(Value::Integer(after.id));
-    }
-    sql.push_str(" ORDER BY risk_key, id LIMIT ?");
+    sql.push_str(match search {
+        None => " ORDER BY t.risk_key, t.id LIMIT ?",
+        Some(_) => " ORDER BY f.rowid DESC LIMIT ?",
+    });
     args.push(Value::Integer(i64::from(query.limit) + 1));
 
     let mut statement = conn.prepare_cached(&sql).map_err(internal)?;
@@ -484,6 +509,9 @@ pub fn changes_since(
     scope: Option<&RequesterScope>,
     limit: u32,
 ) -> StorageResult<ChangeSet> {
+    // One snapshot for every statement below: a commit between them must not move the
+    // cursor past a change this answer does not carry.
+    let _snapshot = conn.unchecked_transaction().map_err(internal)?;
     let (sql, args): (&str, Vec<Value>) = match scope {
         None => (
             "SELECT seq, doc FROM tickets WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -519,23 +547,6 @@ pub fn changes_since(
         tickets.push(serde_json::from_str(&doc).map_err(internal)?);
         next_cursor = seq;
     }
-    let include_internal = scope.is_none();
-    let mut events_statement = conn
-        .prepare_cached(
-            "SELECT id, ticket_id, at, actor, visibility, data FROM events
-             WHERE ticket_id = ?1 AND id > ?2 AND (?3 OR visibility = 'public') ORDER BY id",
-        )
-        .map_err(internal)?;
-    let mut events = Vec::new();
-    for ticket in &tickets {
-        let rows = events_statement
-            .query_map(params![ticket.id, cursor, include_internal], event_from_row)
-            .map_err(internal)?;
-        for row in rows {
-            events.push(decode_event(row.map_err(internal)?)?);
-        }
-    }
-    events.sort_by_key(|e| e.id);
     if !has_more && scope.is_none() {
         // Nothing newer exists: the caller's cursor can jump to the newest change.
         next_cursor = next_cursor.max(
@@ -545,6 +556,36 @@ pub fn changes_since(
             .map_err(internal)?,
         );
     }
+    // Every visible event up to the new cursor, not only those of this page's tickets: a
+    // ticket whose latest change comes in a later page may have older events in this range,
+    // and the cursor is about to move past them.
+    let (events_sql, events_args): (&str, Vec<Value>) = match scope {
+        None => (
+            "SELECT id, ticket_id, at, actor, visibility, data FROM events
+             WHERE id > ?1 AND id <= ?2 ORDER BY id",
+            vec![Value::Integer(cursor), Value::Integer(next_cursor)],
+        ),
+        Some(scope) => (
+            "SELECT e.id, e.ticket_id, e.at, e.actor, e.visibility, e.data
+             FROM tickets t JOIN events e ON e.ticket_id = t.id
+             WHERE t.device_id = ?3 AND t.requester_username = ?4 AND t.seq > ?1
+               AND e.id > ?1 AND e.id <= ?2 AND e.visibility = 'public'
+             ORDER BY e.id",
+            vec![
+                Value::Integer(cursor),
+                Value::Integer(next_cursor),
+                Value::Text(scope.device_id.clone()),
+                Value::Text(scope.username.clone()),
+            ],
+        ),
+    };
+    let mut events_statement = conn.prepare_cached(events_sql).map_err(internal)?;
+    let rows = events_statement
+        .query_map(params_from_iter(events_args), event_from_row)
+        .map_err(internal)?;
+    let events = rows
+        .map(|row| row.map_err(internal).and_then(decode_event))
+        .collect::<StorageResult<Vec<_>>>()?;
     Ok(ChangeSet {
         tickets,
         events,
