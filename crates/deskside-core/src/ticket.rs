@@ -783,3 +783,584 @@ fn sweep(ticket: &mut Ticket, events: &mut Vec<EventKind>, sla: &SlaSettings, no
         move_status(ticket, events, Status::Closed, sla, now);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::actor::{ActorKind, Role};
+
+    fn settings() -> SlaSettings {
+        SlaSettings::standard(chrono_tz::Tz::UTC)
+    }
+
+    /// Monday 2026-03-02 09:00 UTC, inside desk hours.
+    fn monday(hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, hour, minute, 0).unwrap()
+    }
+
+    fn staff(role: Role, tier: Option<Tier>) -> Actor {
+        Actor {
+            kind: ActorKind::Staff {
+                user_id: 7,
+                role,
+                tier,
+            },
+            display_name: "Alice".into(),
+        }
+    }
+
+    fn agent(tier: Tier) -> Actor {
+        staff(Role::Agent, Some(tier))
+    }
+
+    fn requester() -> Actor {
+        Actor {
+            kind: ActorKind::Requester {
+                device_id: "dev_1".into(),
+                username: "dana".into(),
+            },
+            display_name: "Dana".into(),
+        }
+    }
+
+    fn new_ticket(impact: Impact, urgency: Urgency) -> NewTicket {
+        NewTicket {
+            title: "  Printer jams  ".into(),
+            description: "Every job".into(),
+            category: Category::Printer,
+            impact,
+            urgency,
+            requester: Requester {
+                name: "Dana".into(),
+                email: Some("dana@example.com".into()),
+                user_kind: UserKind::InternalStaff,
+                username: Some("dana".into()),
+            },
+            device_id: Some("dev_1".into()),
+            tags: vec!["Floor-2".into(), "floor-2".into(), "kyocera".into()],
+        }
+    }
+
+    fn opened(impact: Impact, urgency: Urgency) -> Ticket {
+        Ticket::open(
+            new_ticket(impact, urgency),
+            1,
+            1001,
+            &settings(),
+            monday(9, 0),
+        )
+        .unwrap()
+        .ticket
+    }
+
+    fn apply(
+        ticket: &Ticket,
+        actor: &Actor,
+        command: TicketCommand,
+        at: DateTime<Utc>,
+    ) -> TicketDecision {
+        decide(ticket, actor, command, &settings(), at).unwrap()
+    }
+
+    fn kinds(events: &[EventKind]) -> Vec<&'static str> {
+        events.iter().map(EventKind::type_name).collect()
+    }
+
+    #[test]
+    fn opening_classifies_normalises_and_starts_clocks() {
+        let decision = Ticket::open(
+            new_ticket(Impact::WholeOffice, Urgency::Blocked),
+            1,
+            1001,
+            &settings(),
+            monday(9, 0),
+        )
+        .unwrap();
+        let ticket = decision.ticket;
+        assert_eq!(kinds(&decision.events), ["created"]);
+        assert_eq!(ticket.display_number(), "HD-1001");
+        assert_eq!(ticket.title, "Printer jams");
+        assert_eq!(ticket.tags, ["floor-2", "kyocera"]);
+        assert_eq!(
+            (ticket.priority, ticket.tier, ticket.status),
+            (Priority::P1, Tier::L1, Status::New)
+        );
+        // P1 internal staff: 30 minutes to first response, 4 hours to resolve.
+        assert_eq!(
+            ticket.sla.first_response.as_ref().unwrap().due_at,
+            Some(monday(9, 30))
+        );
+        assert_eq!(
+            ticket.sla.resolution.as_ref().unwrap().due_at,
+            Some(monday(13, 0))
+        );
+        assert_eq!(ticket.risk_due_at(), Some(monday(9, 30)));
+    }
+
+    #[test]
+    fn invalid_new_tickets_name_every_bad_field() {
+        let mut bad = new_ticket(Impact::Team, Urgency::Degraded);
+        bad.title = "   ".into();
+        bad.requester.email = Some("not an address".into());
+        bad.tags = vec!["ok".into(), "has space".into()];
+        let Err(DomainError::Invalid(errors)) =
+            Ticket::open(bad, 1, 1001, &settings(), monday(9, 0))
+        else {
+            panic!("expected validation errors");
+        };
+        let fields: Vec<&str> = errors.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["title", "requester.email", "tags[1]"]);
+    }
+
+    /// (command, actor, expected outcome: Ok(event kinds) or Err(error kind))
+    #[test]
+    fn who_may_do_what() {
+        let ticket = opened(Impact::Team, Urgency::Degraded);
+        let cases: Vec<(TicketCommand, Actor, Result<Vec<&str>, &str>)> = vec![
+            (
+                TicketCommand::Reply {
+                    body: "Try this".into(),
+                },
+                agent(Tier::L1),
+                Ok(vec!["public_reply", "status_changed"]),
+            ),
+            (
+                TicketCommand::Reply {
+                    body: "Still broken".into(),
+                },
+                requester(),
+                Ok(vec!["public_reply"]),
+            ),
+            (
+                TicketCommand::Reply { body: " ".into() },
+                agent(Tier::L1),
+                Err("invalid"),
+            ),
+            (
+                TicketCommand::Note {
+                    body: "Checked logs".into(),
+                },
+                agent(Tier::L1),
+                Ok(vec!["internal_note"]),
+            ),
+            (
+                TicketCommand::Note {
+                    body: "sneaky".into(),
+                },
+                requester(),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::Edit(TicketEdit {
+                    title: Some("x".into()),
+                    ..TicketEdit::default()
+                }),
+                requester(),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::Assign {
+                    assignee_id: Some(7),
+                },
+                agent(Tier::L1),
+                Ok(vec!["assigned", "status_changed"]),
+            ),
+            (
+                TicketCommand::Assign {
+                    assignee_id: Some(7),
+                },
+                requester(),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::Escalate {
+                    reason: "needs L2".into(),
+                },
+                agent(Tier::L1),
+                Ok(vec!["escalated"]),
+            ),
+            (
+                TicketCommand::Escalate { reason: "".into() },
+                agent(Tier::L1),
+                Err("invalid"),
+            ),
+            (
+                TicketCommand::Escalate {
+                    reason: "please".into(),
+                },
+                requester(),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::OverridePriority {
+                    priority: Some(Priority::P1),
+                    reason: "CEO".into(),
+                },
+                agent(Tier::L1),
+                Ok(vec!["priority_overridden"]),
+            ),
+            (
+                TicketCommand::OverridePriority {
+                    priority: Some(Priority::P1),
+                    reason: "".into(),
+                },
+                agent(Tier::L1),
+                Err("invalid"),
+            ),
+            (
+                TicketCommand::ChangeStatus {
+                    to: Status::Resolved,
+                },
+                agent(Tier::L1),
+                Ok(vec!["status_changed"]),
+            ),
+            (
+                TicketCommand::ChangeStatus {
+                    to: Status::Resolved,
+                },
+                requester(),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::ChangeStatus { to: Status::Closed },
+                agent(Tier::L1),
+                Err("forbidden"),
+            ),
+            (
+                TicketCommand::ChangeStatus { to: Status::Closed },
+                staff(Role::Supervisor, None),
+                Ok(vec!["status_changed"]),
+            ),
+            (
+                TicketCommand::ChangeStatus { to: Status::New },
+                staff(Role::Admin, None),
+                Err("transition"),
+            ),
+            (TicketCommand::SlaSweep, requester(), Err("forbidden")),
+            (TicketCommand::SlaSweep, Actor::system(), Ok(vec![])),
+        ];
+        for (command, actor, expected) in cases {
+            let label = format!("{command:?} by {:?}", actor.kind);
+            let outcome = decide(&ticket, &actor, command, &settings(), monday(9, 5));
+            match (outcome, expected) {
+                (Ok(decision), Ok(events)) => {
+                    assert_eq!(kinds(&decision.events), events, "{label}");
+                    let bumped = if events.is_empty() { 0 } else { 1 };
+                    assert_eq!(decision.ticket.version, ticket.version + bumped, "{label}");
+                }
+                (Err(error), Err(kind)) => {
+                    let actual = match error {
+                        DomainError::Forbidden(_) => "forbidden",
+                        DomainError::Invalid(_) => "invalid",
+                        DomainError::InvalidTransition { .. } => "transition",
+                        DomainError::Conflict(_) => "conflict",
+                    };
+                    assert_eq!(actual, kind, "{label}");
+                }
+                (outcome, expected) => panic!("{label}: got {outcome:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn first_staff_reply_stops_first_response_clock_and_opens() {
+        let ticket = opened(Impact::Team, Urgency::Degraded);
+        let replied = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::Reply {
+                body: "On it".into(),
+            },
+            monday(9, 20),
+        )
+        .ticket;
+        assert_eq!(replied.status, Status::Open);
+        assert_eq!(replied.first_responded_at, Some(monday(9, 20)));
+        let first = replied.sla.first_response.as_ref().unwrap();
+        assert!(first.is_stopped());
+        assert_eq!(
+            first.state_at(monday(17, 0), &settings().calendar, 75),
+            SlaState::Met
+        );
+        // Only the resolution clock still drives the queue order.
+        assert_eq!(
+            replied.risk_due_at(),
+            replied.sla.resolution.as_ref().unwrap().due_at
+        );
+    }
+
+    #[test]
+    fn pending_user_pauses_and_user_reply_resumes() {
+        let ticket = opened(Impact::Team, Urgency::Degraded);
+        let pending = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::ChangeStatus {
+                to: Status::PendingUser,
+            },
+            monday(10, 0),
+        )
+        .ticket;
+        assert_eq!(pending.risk_due_at(), None);
+        assert_eq!(
+            pending.sla_state(&settings(), monday(17, 0)),
+            Some(SlaState::Paused)
+        );
+        // Two desk hours later the user answers: the deadline moves by those two hours.
+        let before = ticket.sla.resolution.as_ref().unwrap().due_at.unwrap();
+        let answered = apply(
+            &pending,
+            &requester(),
+            TicketCommand::Reply {
+                body: "Done".into(),
+            },
+            monday(12, 0),
+        )
+        .ticket;
+        assert_eq!(answered.status, Status::Open);
+        let after = answered.sla.resolution.as_ref().unwrap().due_at.unwrap();
+        assert_eq!(
+            settings().calendar.business_seconds_between(before, after),
+            2 * 3600
+        );
+    }
+
+    #[test]
+    fn escalation_climbs_tiers_and_hands_over() {
+        let mut ticket = opened(Impact::Team, Urgency::Degraded);
+        ticket = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::Assign {
+                assignee_id: Some(7),
+            },
+            monday(9, 1),
+        )
+        .ticket;
+        let decision = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::Escalate {
+                reason: "driver bug".into(),
+            },
+            monday(9, 2),
+        );
+        assert_eq!(kinds(&decision.events), ["escalated", "assigned"]);
+        assert_eq!(
+            (decision.ticket.tier, decision.ticket.assignee_id),
+            (Tier::L2, None)
+        );
+        // An L1 agent may not push an L2 ticket further; an L2 agent may, up to L3 and no more.
+        let l2 = decision.ticket;
+        let refused = decide(
+            &l2,
+            &agent(Tier::L1),
+            TicketCommand::Escalate { reason: "x".into() },
+            &settings(),
+            monday(9, 3),
+        );
+        assert!(matches!(refused, Err(DomainError::Forbidden(_))));
+        let l3 = apply(
+            &l2,
+            &agent(Tier::L2),
+            TicketCommand::Escalate {
+                reason: "kernel".into(),
+            },
+            monday(9, 4),
+        )
+        .ticket;
+        assert_eq!(l3.tier, Tier::L3);
+        let top = decide(
+            &l3,
+            &agent(Tier::L3),
+            TicketCommand::Escalate { reason: "x".into() },
+            &settings(),
+            monday(9, 5),
+        );
+        assert!(matches!(top, Err(DomainError::Conflict(_))));
+    }
+
+    #[test]
+    fn priority_follows_the_matrix_unless_overridden() {
+        let ticket = opened(Impact::OneUser, Urgency::CanWork);
+        assert_eq!(ticket.priority, Priority::P4);
+        let edit = TicketEdit {
+            impact: Some(Impact::WholeOffice),
+            urgency: Some(Urgency::Blocked),
+            ..TicketEdit::default()
+        };
+        let raised = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::Edit(edit),
+            monday(9, 10),
+        )
+        .ticket;
+        assert_eq!(raised.priority, Priority::P1);
+        // Re-prioritised mid-flight: the 10 minutes already used count against the new target.
+        assert_eq!(
+            raised.sla.first_response.as_ref().unwrap().due_at,
+            Some(monday(9, 30))
+        );
+
+        let overridden = apply(
+            &raised,
+            &agent(Tier::L1),
+            TicketCommand::OverridePriority {
+                priority: Some(Priority::P3),
+                reason: "one printer only".into(),
+            },
+            monday(9, 11),
+        )
+        .ticket;
+        assert_eq!(overridden.priority, Priority::P3);
+        let edit = TicketEdit {
+            urgency: Some(Urgency::Degraded),
+            ..TicketEdit::default()
+        };
+        let edited = apply(
+            &overridden,
+            &agent(Tier::L1),
+            TicketCommand::Edit(edit),
+            monday(9, 12),
+        )
+        .ticket;
+        assert_eq!(
+            edited.priority,
+            Priority::P3,
+            "an override survives reclassification"
+        );
+        let cleared = apply(
+            &edited,
+            &agent(Tier::L1),
+            TicketCommand::OverridePriority {
+                priority: None,
+                reason: "back to normal".into(),
+            },
+            monday(9, 13),
+        )
+        .ticket;
+        assert_eq!(
+            (
+                cleared.priority,
+                cleared.priority_override_reason.as_deref()
+            ),
+            (Priority::P2, None)
+        );
+    }
+
+    #[test]
+    fn sweep_alerts_once_escalates_on_breach_and_closes_quiet_resolved_tickets() {
+        let ticket = opened(Impact::WholeOffice, Urgency::Blocked);
+        let system = Actor::system();
+        assert!(
+            apply(&ticket, &system, TicketCommand::SlaSweep, monday(9, 22))
+                .events
+                .is_empty()
+        );
+        let at_risk = apply(&ticket, &system, TicketCommand::SlaSweep, monday(9, 23));
+        assert_eq!(kinds(&at_risk.events), ["sla_at_risk"]);
+        assert!(
+            apply(
+                &at_risk.ticket,
+                &system,
+                TicketCommand::SlaSweep,
+                monday(9, 24)
+            )
+            .events
+            .is_empty()
+        );
+        let breached = apply(
+            &at_risk.ticket,
+            &system,
+            TicketCommand::SlaSweep,
+            monday(9, 30),
+        );
+        assert_eq!(kinds(&breached.events), ["sla_breached", "escalated"]);
+        assert_eq!(breached.ticket.tier, Tier::L2);
+
+        let resolved = apply(
+            &breached.ticket,
+            &agent(Tier::L2),
+            TicketCommand::ChangeStatus {
+                to: Status::Resolved,
+            },
+            monday(10, 0),
+        )
+        .ticket;
+        assert_eq!(
+            resolved.next_sweep_at(&settings()),
+            Some(monday(10, 0) + AUTO_CLOSE_AFTER)
+        );
+        let early = apply(
+            &resolved,
+            &system,
+            TicketCommand::SlaSweep,
+            monday(10, 0) + Duration::days(4),
+        );
+        assert!(early.events.is_empty());
+        let closed = apply(
+            &resolved,
+            &system,
+            TicketCommand::SlaSweep,
+            monday(10, 0) + AUTO_CLOSE_AFTER,
+        );
+        assert_eq!(closed.ticket.status, Status::Closed);
+    }
+
+    #[test]
+    fn reopening_restarts_the_resolution_clock_where_it_stopped() {
+        let ticket = opened(Impact::Team, Urgency::Degraded);
+        let resolved = apply(
+            &ticket,
+            &agent(Tier::L1),
+            TicketCommand::ChangeStatus {
+                to: Status::Resolved,
+            },
+            monday(10, 0),
+        )
+        .ticket;
+        let reopened = apply(
+            &resolved,
+            &requester(),
+            TicketCommand::ChangeStatus { to: Status::Open },
+            monday(14, 0),
+        )
+        .ticket;
+        let timer = reopened.sla.resolution.as_ref().unwrap();
+        assert!(timer.is_running());
+        assert_eq!(timer.elapsed_at(monday(14, 0), &settings().calendar), 3600);
+        assert_eq!(
+            (reopened.resolved_at, reopened.status),
+            (None, Status::Open)
+        );
+    }
+
+    #[test]
+    fn closed_tickets_take_no_replies_or_files() {
+        let ticket = opened(Impact::Team, Urgency::Degraded);
+        let closed = apply(
+            &ticket,
+            &staff(Role::Supervisor, None),
+            TicketCommand::ChangeStatus { to: Status::Closed },
+            monday(10, 0),
+        )
+        .ticket;
+        for command in [
+            TicketCommand::Reply {
+                body: "hello?".into(),
+            },
+            TicketCommand::AttachmentAdded {
+                attachment_id: 1,
+                file_name: "a.txt".into(),
+                content_type: "text/plain".into(),
+                size_bytes: 1,
+            },
+        ] {
+            let outcome = decide(&closed, &requester(), command, &settings(), monday(10, 5));
+            assert!(matches!(outcome, Err(DomainError::Conflict(_))));
+        }
+    }
+}
