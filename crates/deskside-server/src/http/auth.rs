@@ -196,11 +196,14 @@ async fn resolve(
     Ok(principal)
 }
 
+/// Lowercased username and the address the attempts come from.
+type ThrottleKey = (String, IpAddr);
+
 /// Slows down password guessing: after a few failures for one username from one address,
 /// each further attempt must wait twice as long as the last, up to a ceiling.
 #[derive(Default)]
 pub struct LoginThrottle {
-    failures: Mutex<HashMap<(String, IpAddr), (u32, DateTime<Utc>)>>,
+    failures: Mutex<HashMap<ThrottleKey, (u32, DateTime<Utc>)>>,
 }
 
 const FREE_FAILURES: u32 = 3;

@@ -401,3 +401,76 @@ async fn enrollment_tokens_are_single_use_and_expire() {
     let (status, body) = enroll(fresh["token"].clone()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }
+
+#[tokio::test]
+async fn admins_create_staff_accounts_that_can_sign_in() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let good = json!({
+        "username": "dave.k", "displayName": "  Dave König ", "role": "agent", "tier": "L3",
+        "password": "a sufficiently long one"
+    });
+    let mutate = |f: fn(&mut Value)| {
+        let mut body = good.clone();
+        f(&mut body);
+        body
+    };
+    let refusals = [
+        (mutate(|b| b["password"] = json!("short")), "password"),
+        (mutate(|b| b["tier"] = Value::Null), "tier"),
+        (mutate(|b| b["username"] = json!("dave k")), "username"),
+        (mutate(|b| b["username"] = json!("d")), "username"),
+        (mutate(|b| b["displayName"] = json!(" ")), "displayName"),
+        (mutate(|b| b["role"] = json!("root")), "role"),
+        (mutate(|b| b["tier"] = json!("L0")), "tier"),
+        (mutate(|b| b["isAdmin"] = json!(true)), "isAdmin"),
+    ];
+    for (body, field) in refusals {
+        let (status, answer) = app
+            .call(Method::POST, "/api/v1/users", Some(&admin), Some(body))
+            .await;
+        assert_field_error((status, &answer), field);
+    }
+
+    let (status, created) = app
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some(good.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["username"], "dave.k");
+    assert_eq!(created["displayName"], "Dave König");
+    assert_eq!(created["tier"], "L3");
+    assert_eq!(created["active"], true);
+    assert!(!created.to_string().contains("sufficiently"), "{created}");
+
+    let mut shouting = good.clone();
+    shouting["username"] = json!("DAVE.K");
+    let (status, body) = app
+        .call(Method::POST, "/api/v1/users", Some(&admin), Some(shouting))
+        .await;
+    assert_error((status, &body), StatusCode::CONFLICT, "conflict");
+
+    let (status, session) = login_attempt(&app, "dave.k", "a sufficiently long one").await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    assert_eq!(session["user"]["id"], created["id"]);
+    // The directory lists the new colleague, without any password material.
+    let (status, agents) = app
+        .call(Method::GET, "/api/v1/agents", Some(&admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let listed: Vec<&str> = agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["username"].as_str().unwrap())
+        .collect();
+    for username in ["admin", "sam", "alice", "bob", "carol", "dave.k"] {
+        assert!(listed.contains(&username), "{listed:?}");
+    }
+    assert!(!agents.to_string().contains("argon2"));
+    assert!(agents[0].get("passwordHash").is_none());
+}

@@ -494,6 +494,13 @@ async fn a_device_user_sees_and_touches_only_their_own_tickets() {
         app.list_ids(dana_elsewhere, "").await,
         vec![id_of(&lab_ticket)]
     );
+    // The server matches the local username without regard to case.
+    let shouting = Who::Device {
+        credential: &front_desk,
+        user: "DANA",
+    };
+    assert_eq!(app.list_ids(shouting, "").await, vec![own_id]);
+    assert_eq!(app.ticket(shouting, own_id).await["id"], own_id);
     // Filters cannot widen the scope.
     assert_eq!(
         app.list_ids(dana, "&requester=Dana%20Schulz").await,

@@ -762,3 +762,55 @@ async fn sla_settings_are_validated_field_by_field_and_only_admins_change_them()
     );
     assert_eq!(app.ticket(staff, id).await["tier"], "L1");
 }
+
+#[tokio::test]
+async fn raising_the_priority_mid_flight_counts_from_the_start() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let staff = Who::Staff(&alice);
+    // P3 internal: 4 h to answer.
+    let ticket = app.create_ticket(&alice, printer_ticket()).await;
+    let id = id_of(&ticket);
+    assert_eq!(due(&ticket, "firstResponse"), Some(at(2026, 3, 2, 13, 0)));
+
+    // 40 minutes in, it turns out the whole office is blocked: P1, 30 minutes to answer,
+    // counted from when the ticket came in, so it is already late.
+    app.clock.set(at(2026, 3, 2, 9, 40));
+    let (status, raised) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/tickets/{id}"),
+            Some(&alice),
+            Some(json!({"version": 1, "impact": "whole_office", "urgency": "blocked"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{raised}");
+    assert_eq!(raised["priority"], "P1");
+    assert_eq!(due(&raised, "firstResponse"), Some(at(2026, 3, 2, 9, 30)));
+    assert_eq!(due(&raised, "resolution"), Some(at(2026, 3, 2, 13, 0)));
+
+    // The sweep picks it up at once.
+    assert_eq!(app.sweep().await, 1);
+    assert_eq!(
+        sla_events(&app.timeline(staff, id).await),
+        vec![
+            "sla_at_risk:first_response",
+            "sla_breached:first_response",
+            "escalated:L1→L2:auto"
+        ]
+    );
+    // Lowering it again gives the clock room: the alarms may sound again later.
+    let version = app.ticket(staff, id).await["version"].clone();
+    let (status, lowered) = app
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/tickets/{id}"),
+            Some(&alice),
+            Some(json!({"version": version, "impact": "one_user", "urgency": "can_work"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{lowered}");
+    assert_eq!(lowered["priority"], "P4");
+    assert_eq!(lowered["sla"]["firstResponseAlerts"]["breached"], false);
+    assert_eq!(app.list_ids(staff, "&slaState=on_track").await, vec![id]);
+}

@@ -1393,7 +1393,7 @@ async fn attachments_round_trip_byte_for_byte_within_limits() {
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert_eq!(disposition, "attachment; filename=\"evil_.html\"");
 
-    let refusals: Vec<(Option<&str>, Option<&str>, Vec<u8>, &str)> = vec![
+    let refusals = vec![
         (
             Some("broken.json"),
             Some("application/json"),
@@ -1473,4 +1473,93 @@ async fn attachments_round_trip_byte_for_byte_within_limits() {
     app.move_status(staff, id, "closed").await;
     let (status, body) = upload(Some("too-late.txt"), None, b"x".to_vec()).await;
     assert_error((status, &body), StatusCode::CONFLICT, "conflict");
+}
+
+#[tokio::test]
+async fn concurrent_writers_lose_nothing() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let staff = Who::Staff(&alice);
+
+    // Simultaneous creates get distinct ids and numbers.
+    let mut tasks = Vec::new();
+    for n in 0..24 {
+        let request = app
+            .builder(Method::POST, "/api/v1/tickets", staff)
+            .json(&titled(&format!("burst {n}")));
+        tasks.push(tokio::spawn(async move {
+            read(request.send().await.unwrap()).await
+        }));
+    }
+    let mut ids = BTreeSet::new();
+    let mut numbers = BTreeSet::new();
+    for task in tasks {
+        let (status, ticket) = task.await.unwrap();
+        assert_eq!(status, StatusCode::CREATED, "{ticket}");
+        ids.insert(id_of(&ticket));
+        numbers.insert(ticket["number"].as_i64().unwrap());
+    }
+    assert_eq!(ids.len(), 24);
+    assert_eq!(numbers.len(), 24);
+    assert_eq!(app.list_ids(staff, "").await.len(), 24);
+
+    // Simultaneous edits of one version: exactly one wins, the rest see the winner.
+    let id = *ids.first().unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..8 {
+        let request = app
+            .builder(Method::PATCH, &format!("/api/v1/tickets/{id}"), staff)
+            .json(&json!({"version": 1, "title": format!("edit {n}")}));
+        tasks.push(tokio::spawn(async move {
+            read(request.send().await.unwrap()).await
+        }));
+    }
+    let mut winners = Vec::new();
+    let mut conflicts = Vec::new();
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        match status {
+            StatusCode::OK => winners.push(body),
+            StatusCode::CONFLICT => conflicts.push(body),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(conflicts.len(), 7);
+    let current = app.ticket(staff, id).await;
+    assert_eq!(current, winners[0]);
+    for conflict in &conflicts {
+        assert_eq!(conflict["code"], "version_conflict");
+        assert_eq!(conflict["current"]["version"], 2);
+    }
+
+    // Simultaneous unguarded replies all land, one version each.
+    let other = *ids.last().unwrap();
+    let mut tasks = Vec::new();
+    for n in 0..10 {
+        let request = app
+            .builder(
+                Method::POST,
+                &format!("/api/v1/tickets/{other}/replies"),
+                staff,
+            )
+            .json(&json!({"body": format!("reply {n}")}));
+        tasks.push(tokio::spawn(async move {
+            read(request.send().await.unwrap()).await
+        }));
+    }
+    for task in tasks {
+        let (status, body) = task.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let ticket = app.ticket(staff, other).await;
+    assert_eq!(ticket["version"], 11);
+    let replies: BTreeSet<String> = app
+        .timeline(staff, other)
+        .await
+        .iter()
+        .filter(|e| e["event"]["type"] == "public_reply")
+        .map(|e| e["event"]["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(replies.len(), 10);
 }
