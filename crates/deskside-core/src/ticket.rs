@@ -918,7 +918,8 @@ mod tests {
     #[test]
     fn who_may_do_what() {
         let ticket = opened(Impact::Team, Urgency::Degraded);
-        let cases: Vec<(TicketCommand, Actor, Result<Vec<&str>, &str>)> = vec![
+        type Expected = Result<Vec<&'static str>, &'static str>;
+        let cases: Vec<(TicketCommand, Actor, Expected)> = vec![
             (
                 TicketCommand::Reply {
                     body: "Try this".into(),
