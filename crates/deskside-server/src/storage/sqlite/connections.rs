@@ -1,11 +1,18 @@
-//! SQLite connections: one writer thread that group-commits, and a pool of readers.
+//! SQLite connections: one writer thread that group-commits, a thread that makes those
+//! commits durable, and a pool of readers.
 //!
 //! Durability needs an fsync per commit, and an fsync costs far more than the writes it
 //! covers. So all writes go to one thread that takes every request waiting at that moment,
-//! runs each in its own savepoint (one failure does not spoil the others), commits them
-//! together with `synchronous = FULL`, and only then answers each caller. Under load one
-//! fsync covers hundreds of requests; idle, a single write commits at once. A single writer
-//! also makes read-decide-write sequences serial without locks.
+//! runs each in its own savepoint (one failure does not spoil the others), and commits them
+//! together. The commit itself does not wait for the disk (`synchronous = NORMAL`): the
+//! batch's answers go to a syncer thread, which fsyncs the WAL once for every batch that
+//! arrived meanwhile and only then answers the callers. So a request is acknowledged only
+//! once its change is on disk, while the writer already runs the next batch instead of
+//! idling through the fsync. A single writer also makes read-decide-write sequences serial
+//! without locks.
+//!
+//! One consequence: a reader may see a change up to one fsync before it is durable; a
+//! power cut in that window loses a change nobody was told had succeeded.
 
 use std::cell::RefCell;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -63,8 +70,8 @@ impl Connections {
     pub fn open(path: &Path) -> rusqlite::Result<Connections> {
         let mut writer = open(path, OpenFlags::default())?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
-        // FULL: a commit is on disk before the caller hears "done".
-        writer.pragma_update(None, "synchronous", "FULL")?;
+        // NORMAL: the commit does not fsync; the syncer thread does, before answering.
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
         // Each request runs in a savepoint; keep its statement journal off the disk.
         writer.pragma_update(None, "temp_store", "MEMORY")?;
         super::schema::migrate(&mut writer)?;
@@ -79,10 +86,16 @@ impl Connections {
             .name("sqlite-checkpoint".into())
             .spawn(move || run_checkpointer(checkpointer))
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
+        let (committed, to_sync) = mpsc::channel::<Vec<Deliver>>();
+        let wal_path = wal_path(path);
+        std::thread::Builder::new()
+            .name("sqlite-syncer".into())
+            .spawn(move || run_syncer(&wal_path, to_sync))
+            .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         let (sender, receiver) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(writer, receiver))
+            .spawn(move || run_writer(writer, receiver, committed))
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         Ok(Connections {
             path: path.to_owned(),
@@ -186,7 +199,13 @@ pub fn internal(error: impl std::fmt::Display) -> StorageError {
     StorageError::Internal(error.to_string())
 }
 
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
+fn wal_path(database: &Path) -> PathBuf {
+    let mut name = database.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, committed: mpsc::Sender<Vec<Deliver>>) {
     while let Ok(first) = jobs.recv() {
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
@@ -227,13 +246,58 @@ fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>) {
             .into_iter()
             .try_for_each(|work| work(&conn))
             .and_then(|()| run(&conn, "COMMIT"));
-        let commit_error = finished.err().map(|e| {
-            tracing::error!(error = %e, "commit failed");
-            let _ = conn.execute_batch("ROLLBACK");
-            "the database could not save the change".to_owned()
+        match finished {
+            Ok(()) => {
+                if let Err(mpsc::SendError(deliveries)) = committed.send(deliveries) {
+                    // No syncer: make it durable here rather than answer too early.
+                    let error = conn
+                        .execute_batch("PRAGMA wal_checkpoint(FULL)")
+                        .err()
+                        .map(|e| e.to_string());
+                    deliveries
+                        .into_iter()
+                        .for_each(|deliver| deliver(error.clone()));
+                }
+            }
+            Err(error) => {
+                tracing::error!(%error, "commit failed");
+                let _ = conn.execute_batch("ROLLBACK");
+                let message = "the database could not save the change".to_owned();
+                for deliver in deliveries {
+                    deliver(Some(message.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Answers committed batches once the WAL holding them is on disk, one fsync for every
+/// batch that committed while the previous fsync ran.
+fn run_syncer(wal_path: &Path, committed: mpsc::Receiver<Vec<Deliver>>) {
+    let mut wal: Option<std::fs::File> = None;
+    while let Ok(first) = committed.recv() {
+        let mut waiting = vec![first];
+        while let Ok(more) = committed.try_recv() {
+            waiting.push(more);
+        }
+        let synced = match &wal {
+            Some(file) => file.sync_data(),
+            None => std::fs::OpenOptions::new()
+                // Write access: Windows flushes only handles opened for writing.
+                .write(true)
+                .open(wal_path)
+                .and_then(|file| {
+                    let synced = file.sync_data();
+                    wal = Some(file);
+                    synced
+                }),
+        };
+        let error = synced.err().map(|error| {
+            tracing::error!(%error, "fsync of the write-ahead log failed");
+            "the database could not make the change durable".to_owned()
         });
-        for deliver in deliveries {
-            deliver(commit_error.clone());
+        for deliver in waiting.into_iter().flatten() {
+            deliver(error.clone());
         }
     }
 }

@@ -60,9 +60,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tickets_by_risk ON tickets (risk_key, id);
     CREATE INDEX tickets_by_status ON tickets (status, risk_key, id);
     CREATE INDEX tickets_by_tier ON tickets (tier, risk_key, id);
-    CREATE INDEX tickets_by_assignee ON tickets (assignee_id, risk_key, id);
+    -- Partial where most new tickets have no value: a ticket costs these only once it has one.
+    CREATE INDEX tickets_by_assignee ON tickets (assignee_id, risk_key, id)
+        WHERE assignee_id IS NOT NULL;
     CREATE INDEX tickets_by_requester ON tickets (requester_name, risk_key, id);
-    CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq);
+    CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq)
+        WHERE device_id IS NOT NULL;
     CREATE INDEX tickets_by_seq ON tickets (seq);
     CREATE INDEX tickets_by_sweep ON tickets (next_sweep_at) WHERE next_sweep_at IS NOT NULL;
     CREATE VIRTUAL TABLE tickets_fts USING fts5 (
