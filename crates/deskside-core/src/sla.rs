@@ -16,7 +16,7 @@ use chrono_tz::{GapInfo, Tz};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 use utoipa::ToSchema;
 
-use crate::classification::{Priority, UserKind};
+use crate::classification::{Priority, UserKind, wire_names};
 use crate::validation::ValidationErrors;
 
 /// One opening interval within a day, local time, `start < end`. `end` may be 24:00 written
@@ -84,6 +84,13 @@ pub enum SlaState {
     Paused,
     /// Stopped in time.
     Met,
+}
+
+wire_names! {
+    SlaState => [
+        OnTrack = "on_track", AtRisk = "at_risk", Breached = "breached", Paused = "paused",
+        Met = "met",
+    ],
 }
 
 /// One SLA clock on a ticket (first response or resolution).

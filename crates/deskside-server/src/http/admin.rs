@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use super::auth::Caller;
 use super::extract::JsonBody;
+use super::query::QueryPairs;
 use crate::AppState;
 use crate::audit::{AuditEntry, AuditRecord, AuditReport};
 use crate::error::{ApiError, ApiResult};
@@ -150,49 +151,6 @@ pub async fn put_sla_settings(
     Ok(Json(settings))
 }
 
-fn query_value<'a>(raw: Option<&'a str>, key: &str) -> Option<&'a str> {
-    raw?.split('&')
-        .find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
-}
-
-/// Refuses query parameters a route does not know: a misspelt `cursor` must not silently
-/// mean "from the start".
-fn allow_query_keys(raw: Option<&str>, allowed: &[&str]) -> ApiResult<()> {
-    let mut errors = ValidationErrors::default();
-    for pair in raw.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
-        let key = pair.split_once('=').map_or(pair, |(key, _)| key);
-        if !allowed.contains(&key) {
-            errors.add(key, "unknown query parameter");
-        }
-    }
-    errors.into_result().map_err(ApiError::validation)
-}
-
-fn query_number(
-    raw: Option<&str>,
-    key: &str,
-    default: i64,
-    range: std::ops::RangeInclusive<i64>,
-) -> ApiResult<i64> {
-    match query_value(raw, key) {
-        None | Some("") => Ok(default),
-        Some(text) => text
-            .parse()
-            .ok()
-            .filter(|n| range.contains(n))
-            .ok_or_else(|| {
-                ApiError::field(
-                    key,
-                    format!(
-                        "must be a whole number from {} to {}",
-                        range.start(),
-                        range.end()
-                    ),
-                )
-            }),
-    }
-}
-
 /// What changed for the caller since `cursor` (0 for everything). Requesters get only their
 /// own tickets and public events.
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync",
@@ -204,9 +162,9 @@ pub async fn sync(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<ChangeSet>> {
-    allow_query_keys(raw.as_deref(), &["cursor", "limit"])?;
-    let cursor = query_number(raw.as_deref(), "cursor", 0, 0..=i64::MAX)?;
-    let limit = query_number(raw.as_deref(), "limit", 500, 1..=1000)? as u32;
+    let query = QueryPairs::parse(raw.as_deref(), &["cursor", "limit"])?;
+    let cursor = query.number("cursor", 0, 0..=i64::MAX)?;
+    let limit = query.number("limit", 500, 1..=1000)? as u32;
     let changes = state
         .storage
         .changes_since(cursor, caller.requester_scope(), limit)
@@ -225,9 +183,9 @@ pub async fn audit_log(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Vec<AuditRecord>>> {
     caller.require_role(&[Role::Admin])?;
-    allow_query_keys(raw.as_deref(), &["after", "limit"])?;
-    let after = query_number(raw.as_deref(), "after", 0, 0..=i64::MAX)?;
-    let limit = query_number(raw.as_deref(), "limit", 200, 1..=1000)? as u32;
+    let query = QueryPairs::parse(raw.as_deref(), &["after", "limit"])?;
+    let after = query.number("after", 0, 0..=i64::MAX)?;
+    let limit = query.number("limit", 200, 1..=1000)? as u32;
     Ok(Json(state.storage.audit_records(after, limit).await?))
 }
 

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod credential_cache;
 pub mod extract;
+pub mod query;
 pub mod tickets;
 
 use std::sync::Arc;

@@ -15,6 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
 use super::extract::{JsonBody, Mutation, PathParam, body_rejection};
+use super::query::QueryPairs;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{
@@ -176,78 +177,36 @@ fn parse_list<T: Copy>(
     out
 }
 
-fn parse_sla_state(text: &str) -> Option<SlaState> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).ok()
-}
-
-const SLA_STATES: [SlaState; 5] = [
-    SlaState::OnTrack,
-    SlaState::AtRisk,
-    SlaState::Breached,
-    SlaState::Paused,
-    SlaState::Met,
+const LIST_KEYS: &[&str] = &[
+    "status",
+    "priority",
+    "category",
+    "tier",
+    "slaState",
+    "assignee",
+    "requester",
+    "q",
+    "cursor",
+    "limit",
 ];
 
-fn sla_state_name(state: &SlaState) -> &'static str {
-    match state {
-        SlaState::OnTrack => "on_track",
-        SlaState::AtRisk => "at_risk",
-        SlaState::Breached => "breached",
-        SlaState::Paused => "paused",
-        SlaState::Met => "met",
-    }
-}
-
-fn parse_query_string(raw: Option<String>) -> ApiResult<ListParams> {
-    let raw = raw.unwrap_or_default();
-    let mut params = ListParams::default();
-    let mut errors = deskside_core::ValidationErrors::default();
-    for pair in raw.split('&').filter(|p| !p.is_empty()) {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let value = percent_decode(value)
-            .ok_or_else(|| ApiError::bad_request(format!("query parameter {key} is not UTF-8")))?;
-        match key {
-            "status" => params.status = Some(value),
-            "priority" => params.priority = Some(value),
-            "category" => params.category = Some(value),
-            "tier" => params.tier = Some(value),
-            "slaState" => params.sla_state = Some(value),
-            "assignee" => params.assignee = Some(value),
-            "requester" => params.requester = Some(value),
-            "q" => params.q = Some(value),
-            "cursor" => params.cursor = Some(value),
-            "limit" => match value.parse::<u32>() {
-                Ok(limit) if (1..=MAX_PAGE).contains(&limit) => params.limit = Some(limit),
-                _ => errors.add(
-                    "limit",
-                    format!("must be a whole number from 1 to {MAX_PAGE}"),
-                ),
-            },
-            other => errors.add(other, "unknown query parameter"),
-        }
-    }
-    errors.into_result().map_err(ApiError::validation)?;
-    Ok(params)
-}
-
-/// Decodes `%XX` and `+` in a query value.
-fn percent_decode(text: &str) -> Option<String> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            byte => out.push(byte),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
+fn list_params(raw: Option<&str>) -> ApiResult<ListParams> {
+    let query = QueryPairs::parse(raw, LIST_KEYS)?;
+    let text = |key: &str| query.get(key).map(str::to_owned);
+    Ok(ListParams {
+        status: text("status"),
+        priority: text("priority"),
+        category: text("category"),
+        tier: text("tier"),
+        sla_state: text("slaState"),
+        assignee: text("assignee"),
+        requester: text("requester"),
+        q: text("q"),
+        cursor: text("cursor"),
+        limit: Some(
+            query.number("limit", i64::from(DEFAULT_PAGE), 1..=i64::from(MAX_PAGE))? as u32,
+        ),
+    })
 }
 
 /// The queue: filtered and ordered by SLA risk, soonest deadline first.
@@ -258,7 +217,7 @@ pub async fn list(
     caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<TicketPage>> {
-    let params = parse_query_string(raw)?;
+    let params = list_params(raw.as_deref())?;
     let mut errors = deskside_core::ValidationErrors::default();
     let mut query = TicketQuery {
         statuses: parse_list(
@@ -297,9 +256,9 @@ pub async fn list(
             &mut errors,
             "slaState",
             &params.sla_state,
-            parse_sla_state,
-            &SLA_STATES,
-            sla_state_name,
+            SlaState::parse,
+            SlaState::ALL,
+            |s| s.as_str(),
         ),
         limit: params.limit.unwrap_or(DEFAULT_PAGE),
         ..TicketQuery::default()
@@ -659,13 +618,8 @@ pub struct AttachmentParams {
 }
 
 fn attachment_file_name(raw_query: Option<&str>) -> ApiResult<String> {
-    let name = raw_query
-        .unwrap_or("")
-        .split('&')
-        .find_map(|pair| pair.strip_prefix("fileName="))
-        .and_then(percent_decode)
-        .map(|n| n.trim().to_owned())
-        .unwrap_or_default();
+    let query = QueryPairs::parse(raw_query, &["fileName"])?;
+    let name = query.get("fileName").unwrap_or("").trim().to_owned();
     let safe = !name.is_empty()
         && name.chars().count() <= 255
         && !name.contains(['/', '\\', '\0'])
@@ -784,22 +738,4 @@ pub async fn get_attachment(
         bytes,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(
-            percent_decode("vpn%20timeout").as_deref(),
-            Some("vpn timeout")
-        );
-        assert_eq!(percent_decode("a+b").as_deref(), Some("a b"));
-        assert_eq!(percent_decode("caf%C3%A9").as_deref(), Some("café"));
-        assert_eq!(percent_decode("bad%2"), None);
-        assert_eq!(percent_decode("bad%zz"), None);
-        assert_eq!(percent_decode("%FF"), None);
-    }
 }

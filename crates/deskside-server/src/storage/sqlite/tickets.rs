@@ -2,10 +2,10 @@
 //! on, its timeline events, its full-text index entry and its attachments.
 
 use chrono::{DateTime, Utc};
-use deskside_core::Actor;
 use deskside_core::event::{EventKind, Visibility};
 use deskside_core::sla::SlaSettings;
 use deskside_core::ticket::{Ticket, TicketDecision};
+use deskside_core::{Actor, SlaState};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 use sha2::{Digest, Sha256};
@@ -155,7 +155,7 @@ fn write_ticket_row(
     now: DateTime<Utc>,
 ) -> StorageResult<()> {
     let doc = serde_json::to_string(ticket).map_err(internal)?;
-    let sla_state = ticket.sla_state(sla, now).map(sla_state_name);
+    let sla_state = ticket.sla_state(sla, now).map(SlaState::as_str);
     conn.prepare_cached(
         "INSERT INTO tickets (id, number, status, priority, category, tier, assignee_id,
             requester_name, requester_username, device_id, sla_state, risk_key, next_sweep_at,
@@ -191,17 +191,6 @@ fn write_ticket_row(
     })
     .map_err(internal)?;
     Ok(())
-}
-
-fn sla_state_name(state: deskside_core::SlaState) -> &'static str {
-    use deskside_core::SlaState::*;
-    match state {
-        OnTrack => "on_track",
-        AtRisk => "at_risk",
-        Breached => "breached",
-        Paused => "paused",
-        Met => "met",
-    }
 }
 
 /// Indexes the ticket for full-text search, at the end of the write batch (see
@@ -382,7 +371,7 @@ pub fn list(conn: &Connection, query: &TicketQuery) -> StorageResult<TicketPage>
     });
     push_in(&mut sql, &mut args, "t.tier", &query.tiers, |s| s.as_str());
     push_in(&mut sql, &mut args, "t.sla_state", &query.sla_states, |s| {
-        sla_state_name(*s)
+        s.as_str()
     });
     match &query.assignee {
         Some(AssigneeFilter::Unassigned) => sql.push_str(" AND t.assignee_id IS NULL"),
