@@ -66,7 +66,7 @@ pub fn test(args: Vec<String>) -> Result {
             .into());
         }
     }
-    // Nothing printed after success: the closing lines stay cargo test's summary.
+    // Nothing printed after success: the closing line stays the test totals.
     Ok(())
 }
 
@@ -175,6 +175,94 @@ fn clippy() -> Result {
     ]))
 }
 
+/// Runs the tests, echoing cargo's output, and ends with one plain total line: cargo's own
+/// last line belongs to whichever test binary ran last (often a doc-test run with no tests),
+/// which says nothing about the run as a whole.
 fn rust_tests() -> Result {
-    cmd::run(cmd::cargo().args(["test", "--workspace", &cmd::jobs_flag()]))
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let mut command = cmd::cargo();
+    command
+        .args(["test", "--workspace", &cmd::jobs_flag()])
+        .stdout(Stdio::piped());
+    let description = cmd::describe(&command);
+    let mut child = command
+        .spawn()
+        .map_err(|error| format!("cannot start {description}: {error}"))?;
+    let mut totals = TestTotals::default();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|error| format!("reading {description}: {error}"))?;
+            println!("{line}");
+            totals.add(&line);
+        }
+    }
+    let status = child
+        .wait()
+        .map_err(|error| format!("waiting for {description}: {error}"))?;
+    println!();
+    println!(
+        "rust tests: {} passed, {} failed",
+        totals.passed, totals.failed
+    );
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{description} failed ({status})").into())
+    }
+}
+
+/// Sums cargo's per-binary `test result: ok. 12 passed; 0 failed; …` lines.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TestTotals {
+    passed: u64,
+    failed: u64,
+}
+
+impl TestTotals {
+    fn add(&mut self, line: &str) {
+        let Some(summary) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in summary.split(';') {
+            let mut words = part.split_whitespace().rev();
+            let (Some(label), Some(count)) = (words.next(), words.next()) else {
+                continue;
+            };
+            let Ok(count) = count.parse::<u64>() else {
+                continue;
+            };
+            match label {
+                "passed" => self.passed += count,
+                "failed" => self.failed += count,
+                _ => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestTotals;
+
+    #[test]
+    fn sums_cargo_summaries() {
+        let mut totals = TestTotals::default();
+        for line in [
+            "test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s",
+            "running 3 tests",
+            "test result: FAILED. 2 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.2s",
+            "test passed_thing ... ok",
+        ] {
+            totals.add(line);
+        }
+        assert_eq!(
+            totals,
+            TestTotals {
+                passed: 14,
+                failed: 1
+            }
+        );
+    }
 }
