@@ -7,9 +7,10 @@ use crate::cmd::{self, Result};
 
 const USAGE: &str = "usage: cargo xtask test";
 
-/// Debian packages the tests need. The C compiler builds the bundled SQLite; later issues
-/// append here (e.g. the desktop app's GTK/WebKit libraries, xvfb for end-to-end tests).
-const DEBIAN_PACKAGES: &[&str] = &["build-essential"];
+/// Debian packages the tests need. The C compiler builds the bundled SQLite; CUPS gives the
+/// remediation tests a real print spooler to clear. Later issues append here (e.g. the
+/// desktop app's GTK/WebKit libraries, xvfb for end-to-end tests).
+const DEBIAN_PACKAGES: &[&str] = &["build-essential", "cups", "cups-client", "cups-bsd"];
 
 /// Rust components the checks call.
 const RUST_COMPONENTS: &[(&str, &str)] = &[("rustfmt", "fmt"), ("clippy", "clippy")];
@@ -73,7 +74,26 @@ pub fn test(args: Vec<String>) -> Result {
 fn ensure_prerequisites() -> Result {
     ensure_debian_packages()?;
     ensure_rust_components();
+    ensure_cups_running();
     Ok(())
+}
+
+/// The print-queue tests need a running cupsd. Machines without systemd (CI here) do not
+/// start it on install; without it those tests skip and say so, so failing here is not fatal.
+fn ensure_cups_running() {
+    // `lpstat -r` exits 0 either way; only its words tell.
+    let state = cmd::read(Command::new("lpstat").arg("-r")).unwrap_or_default();
+    if state.trim() == "scheduler is running" {
+        println!("CUPS scheduler running");
+        return;
+    }
+    if !running_as_root() {
+        println!("CUPS scheduler not running; the print-queue tests will skip (start it with `sudo service cups start`)");
+        return;
+    }
+    if let Err(error) = cmd::run(Command::new("service").args(["cups", "start"])) {
+        println!("warning: could not start CUPS ({error}); the print-queue tests will skip");
+    }
 }
 
 fn ensure_debian_packages() -> Result {
