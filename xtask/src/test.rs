@@ -88,7 +88,9 @@ fn ensure_cups_running() {
         return;
     }
     if !running_as_root() {
-        println!("CUPS scheduler not running; the print-queue tests will skip (start it with `sudo service cups start`)");
+        println!(
+            "CUPS scheduler not running; the print-queue tests will skip (start it with `sudo service cups start`)"
+        );
         return;
     }
     if let Err(error) = cmd::run(Command::new("service").args(["cups", "start"])) {
