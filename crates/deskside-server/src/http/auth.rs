@@ -168,6 +168,39 @@ impl FromRequestParts<Arc<AppState>> for Caller {
     }
 }
 
+/// An enrolled device's agent speaking for the machine itself (no local user): heartbeats,
+/// snapshot uploads, orders.
+#[derive(Debug, Clone)]
+pub struct DeviceAgent(pub Device);
+
+impl FromRequestParts<Arc<AppState>> for DeviceAgent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Self, ApiError> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::unauthorized("send the device credential: Authorization: Bearer <credential>")
+        })?;
+        if !token.starts_with(DEVICE_CREDENTIAL_PREFIX) {
+            return Err(ApiError::forbidden("these routes are for enrolled devices"));
+        }
+        let hash = secret_hash(token);
+        let now = state.clock.now();
+        let principal = match state.credentials.get(&hash, now) {
+            Some(principal) => principal,
+            None => resolve(state, token, &hash, now).await?,
+        };
+        match principal {
+            Principal::Device(device) => Ok(DeviceAgent(device)),
+            Principal::Staff(_) => {
+                Err(ApiError::forbidden("these routes are for enrolled devices"))
+            }
+        }
+    }
+}
+
 /// Looks a credential up in storage and caches what it names.
 async fn resolve(
     state: &AppState,

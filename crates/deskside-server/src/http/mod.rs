@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod auth;
 pub mod credential_cache;
+pub mod devices;
 pub mod extract;
 pub mod query;
 pub mod tickets;
@@ -28,6 +29,8 @@ use crate::error::ApiError;
         tickets::note, tickets::timeline, tickets::add_attachment, tickets::get_attachment,
         admin::agents, admin::create_user, admin::sla_settings, admin::put_sla_settings,
         admin::sync, admin::audit_log, admin::audit_verify,
+        devices::heartbeat, devices::upload_snapshot, devices::list, devices::get,
+        devices::snapshots, devices::snapshot, devices::diff,
     ),
     components(schemas(crate::error::ErrorBody, deskside_core::FieldError)),
     modifiers(&BearerAuth),
@@ -74,6 +77,20 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/tickets/{id}/attachments/{attachment_id}",
             get(tickets::get_attachment),
         )
+        .route("/agent/heartbeat", post(devices::heartbeat))
+        .route(
+            "/agent/snapshots",
+            post(devices::upload_snapshot)
+                .layer(DefaultBodyLimit::max(devices::MAX_SNAPSHOT_BYTES)),
+        )
+        .route("/devices", get(devices::list))
+        .route("/devices/{id}", get(devices::get))
+        .route("/devices/{id}/snapshots", get(devices::snapshots))
+        .route(
+            "/devices/{id}/snapshots/{snapshot_id}",
+            get(devices::snapshot),
+        )
+        .route("/devices/{id}/diff", get(devices::diff))
         .route("/agents", get(admin::agents))
         .route("/users", post(admin::create_user))
         .route(

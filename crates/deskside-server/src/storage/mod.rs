@@ -78,6 +78,46 @@ pub struct Device {
     pub enrolled_at: DateTime<Utc>,
 }
 
+/// A device as the registry shows it to staff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DeviceRecord {
+    pub id: String,
+    pub hostname: String,
+    pub enrolled_at: DateTime<Utc>,
+    /// Last heartbeat or upload.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub agent_version: Option<String>,
+    /// `linux`, `windows`, `macos`.
+    pub platform: Option<String>,
+    /// Operating system as the latest snapshot names it, e.g. `Debian GNU/Linux 12`.
+    pub os: Option<String>,
+    pub latest_snapshot: Option<SnapshotMeta>,
+}
+
+/// One stored diagnostics snapshot, without its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotMeta {
+    pub id: i64,
+    pub device_id: String,
+    pub collected_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub size_bytes: i64,
+}
+
+/// A snapshot to store, with what the registry keeps from it.
+#[derive(Debug, Clone)]
+pub struct NewSnapshot {
+    pub collected_at: DateTime<Utc>,
+    /// The document exactly as the agent sent it: a newer agent's extra fields survive.
+    pub document: String,
+    pub hostname: Option<String>,
+    pub os: Option<String>,
+    pub agent_version: String,
+    pub platform: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDevice {
     pub id: String,
@@ -301,6 +341,34 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StorageResult<Device>;
     async fn device_for_credential(&self, credential_hash: &str) -> StorageResult<Option<Device>>;
+    /// Notes that the device's agent got in touch.
+    async fn record_device_contact(
+        &self,
+        device_id: &str,
+        agent_version: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    /// Stores a snapshot and keeps only the newest `keep` of the device.
+    async fn store_snapshot(
+        &self,
+        device_id: &str,
+        snapshot: NewSnapshot,
+        keep: u32,
+        now: DateTime<Utc>,
+    ) -> StorageResult<SnapshotMeta>;
+    async fn devices(&self) -> StorageResult<Vec<DeviceRecord>>;
+    async fn device_record(&self, id: &str) -> StorageResult<Option<DeviceRecord>>;
+    /// Newest first.
+    async fn device_snapshots(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<SnapshotMeta>>;
+    async fn device_snapshot(
+        &self,
+        device_id: &str,
+        snapshot_id: i64,
+    ) -> StorageResult<Option<(SnapshotMeta, String)>>;
 
     // Tickets.
     async fn create_ticket(

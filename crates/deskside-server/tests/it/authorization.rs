@@ -30,7 +30,13 @@ const KINDS: [Kind; 5] = [
 enum Need {
     Attachment,
     EnrollmentToken,
+    /// A snapshot uploaded by the matrix's device; `{id}` in device paths is that device.
+    Snapshot,
 }
+
+/// A real snapshot recorded by the diagnostics crate.
+const SNAPSHOT: &str =
+    include_str!("../../../deskside-diagnostics/tests/fixtures/debian12-vm.json");
 
 /// Fresh state for one cell of the matrix, so cells cannot influence each other.
 struct Fixture {
@@ -295,6 +301,62 @@ fn routes() -> Vec<Route> {
             body: empty,
             expect: [200, 200, 200, 200, 200],
         },
+        Route {
+            method: M::POST,
+            path: "/api/v1/agent/heartbeat",
+            query: "",
+            needs: &[],
+            body: |_| Body::Json(json!({"agentVersion": "0.0.0"})),
+            expect: [401, 200, 403, 403, 403],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/agent/snapshots",
+            query: "",
+            needs: &[],
+            body: |_| Body::File("application/json", SNAPSHOT.as_bytes().to_vec()),
+            expect: [401, 201, 403, 403, 403],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/devices",
+            query: "",
+            needs: &[],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/devices/{id}",
+            query: "",
+            needs: &[Need::Snapshot],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/devices/{id}/snapshots",
+            query: "",
+            needs: &[Need::Snapshot],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/devices/{id}/snapshots/{snapshot_id}",
+            query: "",
+            needs: &[Need::Snapshot],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/devices/{id}/diff",
+            query: "?from={snapshot_id}",
+            needs: &[Need::Snapshot],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
     ]
 }
 
@@ -313,6 +375,10 @@ async fn every_route_for_every_kind_of_caller() {
         credential: &credential,
         user: DEVICE_USER,
     };
+    let (_, me) = app
+        .send(app.builder(Method::GET, "/api/v1/auth/me", device))
+        .await;
+    let device_id = me["device"]["id"].as_str().unwrap().to_owned();
 
     // The matrix covers every route the API documents.
     let (_, doc) = app
@@ -371,6 +437,19 @@ async fn every_route_for_every_kind_of_caller() {
             } else {
                 None
             };
+            let snapshot = if route.needs.contains(&Need::Snapshot) {
+                let (status, receipt) = app
+                    .send(
+                        app.builder(Method::POST, "/api/v1/agent/snapshots", device)
+                            .header("content-type", "application/json")
+                            .body(SNAPSHOT),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{receipt}");
+                receipt["snapshot"]["id"].as_i64()
+            } else {
+                None
+            };
             let enrollment_token = if route.needs.contains(&Need::EnrollmentToken) {
                 let (_, issued) = app
                     .call(
@@ -407,14 +486,18 @@ async fn every_route_for_every_kind_of_caller() {
                 Kind::Device => device,
                 _ => Who::Staff(token.as_deref().unwrap()),
             };
-            let path = route
-                .path
-                .replace("{id}", &fixture.ticket.to_string())
+            let subject = if route.path.starts_with("/api/v1/devices/{id}") {
+                device_id.clone()
+            } else {
+                fixture.ticket.to_string()
+            };
+            let path = (route.path.to_owned() + route.query)
+                .replace("{id}", &subject)
                 .replace(
                     "{attachment_id}",
                     &fixture.attachment.unwrap_or(0).to_string(),
                 )
-                + route.query;
+                .replace("{snapshot_id}", &snapshot.unwrap_or(0).to_string());
             let mut request = app.builder(route.method.clone(), &path, who);
             request = match (route.body)(&fixture) {
                 Body::Empty => request,

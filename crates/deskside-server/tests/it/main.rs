@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod cli;
+mod devices;
 mod durability;
 mod idempotency;
 mod robustness;

@@ -1,6 +1,7 @@
 //! The embedded SQLite store: WAL, FTS5, group commit. See `connections` for the write path.
 
 mod connections;
+mod devices;
 mod records;
 mod schema;
 mod tickets;
@@ -20,9 +21,10 @@ use rusqlite::{OptionalExtension, params};
 use self::connections::{Connections, internal};
 use self::records::{append_audit, parse_time, store_idempotent, time_text};
 use super::{
-    AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device, Idempotency, NewAttachment,
-    NewDevice, NewStaffUser, NewTicketDecider, RequesterScope, StaffUser, Storage, StorageError,
-    StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent, Written,
+    AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device, DeviceRecord, Idempotency,
+    NewAttachment, NewDevice, NewSnapshot, NewStaffUser, NewTicketDecider, RequesterScope,
+    SnapshotMeta, StaffUser, Storage, StorageError, StorageResult, TicketDecider, TicketPage,
+    TicketQuery, TimelineEvent, Written,
 };
 use crate::audit::{AuditEntry, AuditRecord, AuditReport, verify_chain};
 
@@ -363,6 +365,64 @@ impl Storage for SqliteStorage {
                     .optional()
                     .map_err(internal)
             })
+            .await
+    }
+
+    async fn record_device_contact(
+        &self,
+        device_id: &str,
+        agent_version: Option<String>,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        let device_id = device_id.to_owned();
+        self.db
+            .write(move |conn| {
+                devices::record_contact(conn, &device_id, agent_version.as_deref(), now)
+            })
+            .await
+    }
+
+    async fn store_snapshot(
+        &self,
+        device_id: &str,
+        snapshot: NewSnapshot,
+        keep: u32,
+        now: DateTime<Utc>,
+    ) -> StorageResult<SnapshotMeta> {
+        let device_id = device_id.to_owned();
+        self.db
+            .write(move |conn| devices::store_snapshot(conn, &device_id, &snapshot, keep, now))
+            .await
+    }
+
+    async fn devices(&self) -> StorageResult<Vec<DeviceRecord>> {
+        self.db.read(devices::devices).await
+    }
+
+    async fn device_record(&self, id: &str) -> StorageResult<Option<DeviceRecord>> {
+        let id = id.to_owned();
+        self.db.read(move |conn| devices::device(conn, &id)).await
+    }
+
+    async fn device_snapshots(
+        &self,
+        device_id: &str,
+        limit: u32,
+    ) -> StorageResult<Vec<SnapshotMeta>> {
+        let device_id = device_id.to_owned();
+        self.db
+            .read(move |conn| devices::snapshots(conn, &device_id, limit))
+            .await
+    }
+
+    async fn device_snapshot(
+        &self,
+        device_id: &str,
+        snapshot_id: i64,
+    ) -> StorageResult<Option<(SnapshotMeta, String)>> {
+        let device_id = device_id.to_owned();
+        self.db
+            .read(move |conn| devices::snapshot(conn, &device_id, snapshot_id))
             .await
     }
 

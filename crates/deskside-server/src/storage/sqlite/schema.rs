@@ -118,6 +118,22 @@ const MIGRATIONS: &[&str] = &[
         hash TEXT NOT NULL
     );
     "#,
+    // 2: the device registry: contact times and bounded diagnostics history.
+    r#"
+    ALTER TABLE devices ADD COLUMN last_seen_at TEXT;
+    ALTER TABLE devices ADD COLUMN agent_version TEXT;
+    ALTER TABLE devices ADD COLUMN platform TEXT;
+    ALTER TABLE devices ADD COLUMN os TEXT;
+    CREATE TABLE device_snapshots (
+        id INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        collected_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        doc TEXT NOT NULL
+    );
+    CREATE INDEX device_snapshots_by_device ON device_snapshots (device_id, id);
+    "#,
 ];
 
 /// Brings the database to the newest schema.
