@@ -73,6 +73,14 @@ pub enum EventKind {
     SlaAtRisk {
         target: SlaTarget,
     },
+    /// A remediation action moved: requested, approved, denied, consented, queued, started,
+    /// succeeded, failed, rejected by the endpoint.
+    Action {
+        request_id: String,
+        action: String,
+        state: String,
+        detail: Option<String>,
+    },
     SlaBreached {
         target: SlaTarget,
     },
@@ -85,6 +93,12 @@ impl EventKind {
             | EventKind::SlaAtRisk { .. }
             | EventKind::SlaBreached { .. }
             | EventKind::Assigned { .. } => Visibility::Internal,
+            // The requester hears of outcomes and of what waits for their consent; the
+            // approval traffic between agents stays internal.
+            EventKind::Action { state, .. } => match state.as_str() {
+                "succeeded" | "failed" | "awaiting_consent" => Visibility::Public,
+                _ => Visibility::Internal,
+            },
             _ => Visibility::Public,
         }
     }
@@ -103,6 +117,7 @@ impl EventKind {
             EventKind::AttachmentAdded { .. } => "attachment_added",
             EventKind::SlaAtRisk { .. } => "sla_at_risk",
             EventKind::SlaBreached { .. } => "sla_breached",
+            EventKind::Action { .. } => "action",
         }
     }
 }

@@ -147,6 +147,14 @@ pub enum TicketCommand {
     },
     /// The background sweep: SLA alerts, auto-escalation, auto-close.
     SlaSweep,
+    /// A remediation action on the ticket's device changed state. Who may make which change
+    /// is the action flow's to check; this records it on the timeline.
+    RecordAction {
+        request_id: String,
+        action: String,
+        state: String,
+        detail: Option<String>,
+    },
 }
 
 /// Why a command was refused.
@@ -519,6 +527,29 @@ pub fn decide(
                 file_name,
                 content_type,
                 size_bytes,
+            });
+        }
+        TicketCommand::RecordAction {
+            request_id,
+            action,
+            state,
+            detail,
+        } => {
+            if matches!(state.as_str(), "requested" | "awaiting_consent")
+                && !ticket.status.is_active()
+            {
+                return Err(DomainError::Conflict(
+                    "actions can be requested only on tickets still being worked on".into(),
+                ));
+            }
+            if actor.is_requester() && !matches!(state.as_str(), "consented" | "consent_refused") {
+                return Err(forbid("requesters may only give or refuse consent"));
+            }
+            events.push(EventKind::Action {
+                request_id,
+                action,
+                state,
+                detail,
             });
         }
         TicketCommand::SlaSweep => {

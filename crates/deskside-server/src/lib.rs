@@ -7,6 +7,8 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod order_keys;
+pub mod order_wakeups;
 pub mod secrets;
 pub mod sla_sweeper;
 pub mod storage;
@@ -58,6 +60,8 @@ pub struct AppState {
     pub login_throttle: http::auth::LoginThrottle,
     pub credentials: http::credential_cache::CredentialCache,
     pub password_cost: HashCost,
+    pub order_signer: deskside_remediation::OrderSigner,
+    pub order_wakeups: order_wakeups::OrderWakeups,
 }
 
 impl AppState {
@@ -109,6 +113,8 @@ pub async fn open_state(
         login_throttle: http::auth::LoginThrottle::default(),
         credentials: http::credential_cache::CredentialCache::default(),
         password_cost,
+        order_signer: order_keys::load_or_create(data_dir)?,
+        order_wakeups: order_wakeups::OrderWakeups::default(),
     }))
 }
 

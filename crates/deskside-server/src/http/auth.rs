@@ -428,6 +428,10 @@ pub struct EnrollResponse {
     /// The device's credential: send as `Authorization: Bearer <credential>` with the local
     /// user in `X-Deskside-Local-User`. Shown once.
     pub credential: String,
+    /// The server's Ed25519 order-signing public key (base64): pin it, and run only orders
+    /// it signed.
+    pub order_signing_key: String,
+    pub order_key_id: String,
 }
 
 /// Enroll a device with a one-time token.
@@ -472,6 +476,8 @@ pub async fn enroll(
         Json(EnrollResponse {
             device_id,
             credential,
+            order_signing_key: state.order_signer.public_key_base64(),
+            order_key_id: state.order_signer.key_id().to_owned(),
         }),
     ))
 }

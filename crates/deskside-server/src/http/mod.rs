@@ -1,6 +1,7 @@
 //! The HTTP edge: routes, the OpenAPI document, and the fallbacks that keep every error
 //! in the one JSON shape.
 
+pub mod actions;
 pub mod admin;
 pub mod auth;
 pub mod credential_cache;
@@ -31,6 +32,8 @@ use crate::error::ApiError;
         admin::sync, admin::audit_log, admin::audit_verify,
         devices::heartbeat, devices::upload_snapshot, devices::list, devices::get,
         devices::snapshots, devices::snapshot, devices::diff,
+        actions::list_catalog, actions::request, actions::for_ticket, actions::inbox,
+        actions::approve, actions::deny, actions::consent, actions::poll_orders, actions::report,
     ),
     components(schemas(crate::error::ErrorBody, deskside_core::FieldError)),
     modifiers(&BearerAuth),
@@ -83,6 +86,17 @@ pub fn router(state: Arc<AppState>) -> Router {
             post(devices::upload_snapshot)
                 .layer(DefaultBodyLimit::max(devices::MAX_SNAPSHOT_BYTES)),
         )
+        .route("/agent/orders", get(actions::poll_orders))
+        .route("/agent/orders/{id}/report", post(actions::report))
+        .route("/actions/catalog", get(actions::list_catalog))
+        .route(
+            "/tickets/{id}/actions",
+            post(actions::request).get(actions::for_ticket),
+        )
+        .route("/action-requests", get(actions::inbox))
+        .route("/action-requests/{id}/approve", post(actions::approve))
+        .route("/action-requests/{id}/deny", post(actions::deny))
+        .route("/action-requests/{id}/consent", post(actions::consent))
         .route("/devices", get(devices::list))
         .route("/devices/{id}", get(devices::get))
         .route("/devices/{id}/snapshots", get(devices::snapshots))

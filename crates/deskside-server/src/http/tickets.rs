@@ -42,7 +42,11 @@ fn written<T: serde::Serialize>(result: Written<T>, status: StatusCode) -> Respo
 
 /// Loads a ticket the caller may see. A requester asking for someone else's ticket gets the
 /// same 404 as for a missing one, so ticket numbers reveal nothing.
-async fn visible_ticket(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Ticket> {
+pub(super) async fn visible_ticket(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> ApiResult<Ticket> {
     let ticket = state
         .storage
         .ticket(id)

@@ -118,6 +118,72 @@ pub struct NewSnapshot {
     pub platform: String,
 }
 
+/// Where a remediation request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionState {
+    /// Waits for a second agent of equal or higher tier.
+    AwaitingApproval,
+    /// Waits for the device's user to agree.
+    AwaitingConsent,
+    /// Signed and waiting for the device to pick it up.
+    Queued,
+    /// The device verified it and started.
+    Running,
+    Succeeded,
+    Failed,
+    /// The endpoint refused it (signature, policy, consent, …).
+    Rejected,
+    Denied,
+    Expired,
+}
+
+impl ActionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActionState::AwaitingApproval => "awaiting_approval",
+            ActionState::AwaitingConsent => "awaiting_consent",
+            ActionState::Queued => "queued",
+            ActionState::Running => "running",
+            ActionState::Succeeded => "succeeded",
+            ActionState::Failed => "failed",
+            ActionState::Rejected => "rejected",
+            ActionState::Denied => "denied",
+            ActionState::Expired => "expired",
+        }
+    }
+}
+
+/// A request to run a catalog action on a ticket's device, and what became of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ActionRequest {
+    /// Also the order id the device sees.
+    pub id: String,
+    pub ticket_id: i64,
+    pub device_id: String,
+    pub action: String,
+    #[schema(value_type = Object)]
+    pub params: serde_json::Value,
+    pub state: ActionState,
+    pub requested_by: i64,
+    pub requested_by_name: String,
+    pub requested_tier: Option<Tier>,
+    /// Who approved, denied or consented.
+    pub decided_by: Option<String>,
+    pub decision_reason: Option<String>,
+    /// The signed order, once approved: exactly what the device receives.
+    #[schema(value_type = Option<Object>)]
+    pub order: Option<serde_json::Value>,
+    /// The endpoint's report or rejection.
+    #[schema(value_type = Option<Object>)]
+    pub result: Option<serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Approval and delivery must happen before this.
+    pub expires_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDevice {
     pub id: String,
@@ -369,6 +435,36 @@ pub trait Storage: Send + Sync + 'static {
         device_id: &str,
         snapshot_id: i64,
     ) -> StorageResult<Option<(SnapshotMeta, String)>>;
+
+    // Remediation actions.
+    /// Inserts (`expected_state: None`) or moves a request from `expected_state`, records the
+    /// ticket event the decider returns and the audit line, in one transaction. A request
+    /// that is no longer in `expected_state` fails with `Conflict`.
+    #[allow(clippy::too_many_arguments)]
+    async fn save_action_request(
+        &self,
+        request: ActionRequest,
+        expected_state: Option<ActionState>,
+        actor: Actor,
+        decide: TicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<ActionRequest>;
+    async fn action_request(&self, id: &str) -> StorageResult<Option<ActionRequest>>;
+    async fn action_requests_for_ticket(&self, ticket_id: i64)
+    -> StorageResult<Vec<ActionRequest>>;
+    async fn action_requests_in_state(
+        &self,
+        state: ActionState,
+        limit: u32,
+    ) -> StorageResult<Vec<ActionRequest>>;
+    /// Queued, unexpired orders for a device, oldest first.
+    async fn queued_orders(
+        &self,
+        device_id: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Vec<ActionRequest>>;
 
     // Tickets.
     async fn create_ticket(

@@ -32,6 +32,11 @@ enum Need {
     EnrollmentToken,
     /// A snapshot uploaded by the matrix's device; `{id}` in device paths is that device.
     Snapshot,
+    /// An action request on the cell's ticket, in the state the route acts on; `{id}` in
+    /// action-request and order paths is its id.
+    AwaitingApproval,
+    AwaitingConsent,
+    QueuedOrder,
 }
 
 /// A real snapshot recorded by the diagnostics crate.
@@ -357,6 +362,79 @@ fn routes() -> Vec<Route> {
             body: empty,
             expect: [401, 403, 200, 200, 200],
         },
+        Route {
+            method: M::GET,
+            path: "/api/v1/actions/catalog",
+            query: "",
+            needs: &[],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/tickets/{id}/actions",
+            query: "",
+            needs: &[],
+            body: |_| Body::Json(json!({"action": "network.flush_dns", "params": {}})),
+            expect: [401, 403, 201, 201, 201],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/tickets/{id}/actions",
+            query: "",
+            needs: &[],
+            body: empty,
+            expect: [401, 200, 200, 200, 200],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/action-requests",
+            query: "",
+            needs: &[],
+            body: empty,
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/action-requests/{id}/approve",
+            query: "",
+            needs: &[Need::AwaitingApproval],
+            body: empty,
+            // Requested by an L2 agent: an L1 agent may not approve it.
+            expect: [401, 403, 403, 200, 200],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/action-requests/{id}/deny",
+            query: "",
+            needs: &[Need::AwaitingApproval],
+            body: |_| Body::Json(json!({"reason": "not now"})),
+            expect: [401, 403, 200, 200, 200],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/action-requests/{id}/consent",
+            query: "",
+            needs: &[Need::AwaitingConsent],
+            body: |_| Body::Json(json!({"granted": true})),
+            expect: [401, 200, 403, 403, 403],
+        },
+        Route {
+            method: M::GET,
+            path: "/api/v1/agent/orders",
+            query: "?waitSeconds=0",
+            needs: &[],
+            body: empty,
+            expect: [401, 200, 403, 403, 403],
+        },
+        Route {
+            method: M::POST,
+            path: "/api/v1/agent/orders/{id}/report",
+            query: "",
+            needs: &[Need::QueuedOrder],
+            body: |_| Body::Json(json!({"stage": "started"})),
+            expect: [401, 204, 403, 403, 403],
+        },
     ]
 }
 
@@ -450,6 +528,43 @@ async fn every_route_for_every_kind_of_caller() {
             } else {
                 None
             };
+            let request_as = |who: &'static str, body: Value| {
+                let app = &app;
+                async move {
+                    let token = app.login(who).await;
+                    let (status, request) = app
+                        .call(
+                            Method::POST,
+                            &format!("/api/v1/tickets/{ticket_id}/actions"),
+                            Some(&token),
+                            Some(body),
+                        )
+                        .await;
+                    assert_eq!(status, StatusCode::CREATED, "{request}");
+                    request["id"].as_str().unwrap().to_owned()
+                }
+            };
+            let action_request = if route.needs.contains(&Need::AwaitingApproval) {
+                Some(
+                    request_as(
+                        "bob",
+                        json!({"action": "process.kill", "params": {"pid": 4242}}),
+                    )
+                    .await,
+                )
+            } else if route.needs.contains(&Need::AwaitingConsent) {
+                Some(
+                    request_as(
+                        "bob",
+                        json!({"action": "account.reset_password", "params": {"username": DEVICE_USER}}),
+                    )
+                    .await,
+                )
+            } else if route.needs.contains(&Need::QueuedOrder) {
+                Some(request_as("bob", json!({"action": "network.flush_dns", "params": {}})).await)
+            } else {
+                None
+            };
             let enrollment_token = if route.needs.contains(&Need::EnrollmentToken) {
                 let (_, issued) = app
                     .call(
@@ -488,6 +603,8 @@ async fn every_route_for_every_kind_of_caller() {
             };
             let subject = if route.path.starts_with("/api/v1/devices/{id}") {
                 device_id.clone()
+            } else if let Some(request) = &action_request {
+                request.clone()
             } else {
                 fixture.ticket.to_string()
             };

@@ -145,7 +145,10 @@ async fn snapshots_build_a_history_with_findings_and_diffs() {
             None,
         )
         .await;
-    assert_eq!(device["latestSnapshot"]["id"], last["snapshot"]["id"], "{device}");
+    assert_eq!(
+        device["latestSnapshot"]["id"], last["snapshot"]["id"],
+        "{device}"
+    );
     assert_eq!(device["platform"], "linux");
     assert!(device["os"].is_string(), "{device}");
     assert!(device["findings"].is_array());

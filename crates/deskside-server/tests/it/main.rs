@@ -3,6 +3,7 @@
 
 mod support;
 
+mod actions;
 mod audit;
 mod auth;
 mod authorization;

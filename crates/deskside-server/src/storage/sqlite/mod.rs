@@ -1,5 +1,6 @@
 //! The embedded SQLite store: WAL, FTS5, group commit. See `connections` for the write path.
 
+mod actions;
 mod connections;
 mod devices;
 mod records;
@@ -21,10 +22,10 @@ use rusqlite::{OptionalExtension, params};
 use self::connections::{Connections, internal};
 use self::records::{append_audit, parse_time, store_idempotent, time_text};
 use super::{
-    AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device, DeviceRecord, Idempotency,
-    NewAttachment, NewDevice, NewSnapshot, NewStaffUser, NewTicketDecider, RequesterScope,
-    SnapshotMeta, StaffUser, Storage, StorageError, StorageResult, TicketDecider, TicketPage,
-    TicketQuery, TimelineEvent, Written,
+    ActionRequest, ActionState, AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device,
+    DeviceRecord, Idempotency, NewAttachment, NewDevice, NewSnapshot, NewStaffUser,
+    NewTicketDecider, RequesterScope, SnapshotMeta, StaffUser, Storage, StorageError,
+    StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent, Written,
 };
 use crate::audit::{AuditEntry, AuditRecord, AuditReport, verify_chain};
 
@@ -423,6 +424,63 @@ impl Storage for SqliteStorage {
         let device_id = device_id.to_owned();
         self.db
             .read(move |conn| devices::snapshot(conn, &device_id, snapshot_id))
+            .await
+    }
+
+    async fn save_action_request(
+        &self,
+        request: ActionRequest,
+        expected_state: Option<ActionState>,
+        actor: Actor,
+        decide: TicketDecider,
+        sla: Arc<SlaSettings>,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<ActionRequest> {
+        self.db
+            .write(move |conn| {
+                actions::save(conn, &request, expected_state)?;
+                let ticket = tickets::load(conn, request.ticket_id)?;
+                let decision = decide(&ticket)?;
+                tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
+                append_audit(conn, &audit, now)?;
+                Ok(request)
+            })
+            .await
+    }
+
+    async fn action_request(&self, id: &str) -> StorageResult<Option<ActionRequest>> {
+        let id = id.to_owned();
+        self.db.read(move |conn| actions::by_id(conn, &id)).await
+    }
+
+    async fn action_requests_for_ticket(
+        &self,
+        ticket_id: i64,
+    ) -> StorageResult<Vec<ActionRequest>> {
+        self.db
+            .read(move |conn| actions::for_ticket(conn, ticket_id))
+            .await
+    }
+
+    async fn action_requests_in_state(
+        &self,
+        state: ActionState,
+        limit: u32,
+    ) -> StorageResult<Vec<ActionRequest>> {
+        self.db
+            .read(move |conn| actions::in_state(conn, state, limit))
+            .await
+    }
+
+    async fn queued_orders(
+        &self,
+        device_id: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Vec<ActionRequest>> {
+        let device_id = device_id.to_owned();
+        self.db
+            .read(move |conn| actions::queued(conn, &device_id, now))
             .await
     }
 

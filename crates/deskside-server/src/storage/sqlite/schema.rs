@@ -134,6 +134,21 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX device_snapshots_by_device ON device_snapshots (device_id, id);
     "#,
+    // 3: remediation action requests and the signed orders they become.
+    r#"
+    CREATE TABLE action_requests (
+        id TEXT PRIMARY KEY,
+        ticket_id INTEGER NOT NULL REFERENCES tickets(id),
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        state TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        doc TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX action_requests_by_ticket ON action_requests (ticket_id);
+    CREATE INDEX action_requests_by_state ON action_requests (state, created_at);
+    CREATE INDEX action_requests_by_device ON action_requests (device_id, state);
+    "#,
 ];
 
 /// Brings the database to the newest schema.

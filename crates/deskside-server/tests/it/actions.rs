@@ -1,0 +1,453 @@
+//! Remediation over real HTTP: request → approval or consent → signed order delivered by the
+//! long-poll → verified with the pinned key → reported; every step on the timeline and in
+//! the audit log.
+
+use chrono::Duration;
+use deskside_remediation::order::MemoryReplayGuard;
+use deskside_remediation::{OrderVerifier, Policy, SignedOrder};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::support::*;
+
+const SNAPSHOT: &str =
+    include_str!("../../../deskside-diagnostics/tests/fixtures/debian12-vm.json");
+
+struct Endpoint {
+    credential: String,
+    device_id: String,
+    pinned_key: String,
+}
+
+/// Enrolls a device, uploads a Linux snapshot, and files a ticket as its user `dana`.
+async fn endpoint_with_ticket(app: &TestApp, admin: &str) -> (Endpoint, i64) {
+    let (_, token) = app
+        .call(
+            Method::POST,
+            "/api/v1/enrollment-tokens",
+            Some(admin),
+            Some(json!({})),
+        )
+        .await;
+    let (status, enrolled) = app
+        .call(
+            Method::POST,
+            "/api/v1/devices/enroll",
+            None,
+            Some(json!({"token": token["token"], "hostname": "ws-dana"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+    let endpoint = Endpoint {
+        credential: enrolled["credential"].as_str().unwrap().to_owned(),
+        device_id: enrolled["deviceId"].as_str().unwrap().to_owned(),
+        pinned_key: enrolled["orderSigningKey"].as_str().unwrap().to_owned(),
+    };
+    let (status, _) = agent_call(
+        app,
+        &endpoint,
+        Method::POST,
+        "/api/v1/agent/snapshots",
+        Some(SNAPSHOT.into()),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, ticket) = read(
+        app.device_request(
+            Method::POST,
+            "/api/v1/tickets",
+            &endpoint.credential,
+            "dana",
+        )
+        .json(&printer_ticket())
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    (endpoint, ticket["id"].as_i64().unwrap())
+}
+
+async fn agent_call(
+    app: &TestApp,
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+) -> (StatusCode, Value) {
+    let mut request = app
+        .http
+        .request(method, app.url(path))
+        .bearer_auth(&endpoint.credential);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body);
+    }
+    read(request.send().await.unwrap()).await
+}
+
+async fn poll(app: &TestApp, endpoint: &Endpoint, wait: u32) -> Vec<Value> {
+    let (status, answer) = agent_call(
+        app,
+        endpoint,
+        Method::GET,
+        &format!("/api/v1/agent/orders?waitSeconds={wait}"),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["orders"].as_array().unwrap().clone()
+}
+
+async fn report(
+    app: &TestApp,
+    endpoint: &Endpoint,
+    order_id: &str,
+    body: Value,
+) -> (StatusCode, Value) {
+    agent_call(
+        app,
+        endpoint,
+        Method::POST,
+        &format!("/api/v1/agent/orders/{order_id}/report"),
+        Some(body.to_string()),
+    )
+    .await
+}
+
+fn action_states(timeline: &[Value]) -> Vec<String> {
+    timeline
+        .iter()
+        .filter(|e| e["event"]["type"] == "action")
+        .map(|e| e["event"]["state"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_low_risk_action_is_signed_delivered_verified_and_reported() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+
+    let (status, request) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(&alice),
+            Some(json!({"action": "service.restart", "params": {"name": "cups"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    assert_eq!(
+        request["state"], "queued",
+        "service.restart needs no second approval"
+    );
+
+    let orders = poll(&app, &endpoint, 0).await;
+    assert_eq!(orders.len(), 1);
+    let signed: SignedOrder = serde_json::from_value(orders[0].clone()).unwrap();
+    assert_eq!(signed.order.order_id, request["id"].as_str().unwrap());
+    assert_eq!(signed.order.params["name"], "cups");
+    // The endpoint's check, with the key pinned at enrollment.
+    let verifier = OrderVerifier::from_public_key_base64(&endpoint.pinned_key).unwrap();
+    let replay = MemoryReplayGuard::new();
+    let policy =
+        Policy::parse("version = 1\n[actions.\"service.restart\"]\nservices = [\"cups\"]\n")
+            .unwrap();
+    let verified = verifier.verify(
+        &signed,
+        &endpoint.device_id,
+        app_now(&app),
+        &replay,
+        &policy,
+    );
+    assert!(verified.is_ok(), "{verified:?}");
+    // A forged copy is refused by the same check.
+    let mut forged = signed.clone();
+    forged.order.params.insert("name".into(), json!("sshd"));
+    assert!(
+        verifier
+            .verify(
+                &forged,
+                &endpoint.device_id,
+                app_now(&app),
+                &MemoryReplayGuard::new(),
+                &policy
+            )
+            .is_err()
+    );
+
+    let id = request["id"].as_str().unwrap();
+    let (status, body) = report(&app, &endpoint, id, json!({"stage": "started"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(
+        poll(&app, &endpoint, 0).await.is_empty(),
+        "a started order is not delivered again"
+    );
+    let finished = json!({"stage": "finished", "report": {
+        "orderId": id, "action": "service.restart",
+        "startedAt": app_now(&app), "finishedAt": app_now(&app),
+        "exitStatus": {"kind": "success"}, "summary": "restarted cups (pid 10 → 42)",
+        "outputExcerpt": "", "verification": {"kind": "verified", "detail": "running with a new pid"}
+    }});
+    let (status, body) = report(&app, &endpoint, id, finished.clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, _) = report(&app, &endpoint, id, finished).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "a finished order takes no more reports"
+    );
+
+    let (_, requests) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(requests[0]["state"], "succeeded");
+    assert_eq!(
+        requests[0]["result"]["summary"],
+        "restarted cups (pid 10 → 42)"
+    );
+    let timeline = app.timeline(Who::Staff(&alice), ticket).await;
+    assert_eq!(
+        action_states(&timeline),
+        ["requested", "running", "succeeded"]
+    );
+
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=1000", Some(&admin), None)
+        .await;
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .filter(|a| a.starts_with("action."))
+        .collect();
+    assert_eq!(
+        actions,
+        ["action.requested", "action.running", "action.succeeded"]
+    );
+}
+
+#[tokio::test]
+async fn a_risky_action_waits_for_a_second_agent_and_the_long_poll_wakes() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let bob = app.login("bob").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+
+    let (_, request) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(&bob),
+            Some(json!({"action": "process.kill", "params": {"pid": 4242}})),
+        )
+        .await;
+    assert_eq!(request["state"], "awaiting_approval");
+    let id = request["id"].as_str().unwrap().to_owned();
+    assert!(
+        poll(&app, &endpoint, 0).await.is_empty(),
+        "nothing reaches the device unapproved"
+    );
+
+    let (_, inbox) = app
+        .call(Method::GET, "/api/v1/action-requests", Some(&alice), None)
+        .await;
+    assert_eq!(inbox[0]["id"], id.as_str());
+    let approve = format!("/api/v1/action-requests/{id}/approve");
+    let (status, _) = app.call(Method::POST, &approve, Some(&bob), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not the requester");
+    let (status, _) = app.call(Method::POST, &approve, Some(&alice), None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "L1 may not approve an L2 agent's request"
+    );
+
+    // The device is already waiting when the approval lands.
+    let waiting = {
+        let app_url = app.url("/api/v1/agent/orders?waitSeconds=30");
+        let client = app.http.clone();
+        let credential = endpoint.credential.clone();
+        tokio::spawn(async move {
+            read(
+                client
+                    .get(app_url)
+                    .bearer_auth(credential)
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        })
+    };
+    let carol = app.login("carol").await;
+    let (status, approved) = app.call(Method::POST, &approve, Some(&carol), None).await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    assert_eq!(approved["state"], "queued");
+    let (status, answer) = tokio::time::timeout(std::time::Duration::from_secs(10), waiting)
+        .await
+        .expect("the long-poll answers once the order is queued")
+        .unwrap();
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["orders"][0]["order"]["orderId"], id.as_str());
+
+    let (status, _) = app.call(Method::POST, &approve, Some(&carol), None).await;
+    assert_eq!(status, StatusCode::CONFLICT, "approved once");
+}
+
+#[tokio::test]
+async fn a_password_reset_waits_for_the_users_consent() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let (_, request) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(&alice),
+            Some(json!({"action": "account.reset_password", "params": {"username": "dana"}})),
+        )
+        .await;
+    assert_eq!(request["state"], "awaiting_consent");
+    let consent = format!(
+        "/api/v1/action-requests/{}/consent",
+        request["id"].as_str().unwrap()
+    );
+
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &consent,
+            Some(&alice),
+            Some(json!({"granted": true})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "staff cannot consent for the user"
+    );
+    let as_user = |user: &'static str| {
+        app.device_request(Method::POST, &consent, &endpoint.credential, user)
+            .json(&json!({"granted": true}))
+    };
+    let (status, _) = read(as_user("eve").send().await.unwrap()).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "another user on the same machine"
+    );
+    let (status, consented) = read(as_user("dana").send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{consented}");
+    assert_eq!(consented["state"], "queued");
+    assert_eq!(poll(&app, &endpoint, 0).await.len(), 1);
+    // The user sees that their consent was asked for, and not the agents' internal steps.
+    let timeline = app.timeline(device_who(&endpoint, "dana"), ticket).await;
+    assert_eq!(action_states(&timeline), ["awaiting_consent"]);
+}
+
+fn device_who<'a>(endpoint: &'a Endpoint, user: &'a str) -> Who<'a> {
+    Who::Device {
+        credential: &endpoint.credential,
+        user,
+    }
+}
+
+fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
+    use deskside_server::clock::Clock;
+    app.clock.now()
+}
+
+#[tokio::test]
+async fn bad_requests_wrong_devices_and_expiry_are_refused() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let path = format!("/api/v1/tickets/{ticket}/actions");
+
+    for (body, field) in [
+        (
+            json!({"action": "service.restart", "params": {"name": "foo; rm -rf /"}}),
+            "params.name",
+        ),
+        (
+            json!({"action": "shell.run", "params": {"command": "reboot"}}),
+            "action",
+        ),
+        (
+            json!({"action": "process.kill", "params": {"pid": 1}}),
+            "params.pid",
+        ),
+    ] {
+        let (status, error) = app
+            .call(Method::POST, &path, Some(&alice), Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {error}");
+        assert_eq!(error["fields"][0]["field"], field, "{error}");
+    }
+
+    // A ticket logged by phone has no device to act on.
+    let phone = app.create_ticket(&alice, printer_ticket()).await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{}/actions", phone["id"]),
+            Some(&alice),
+            Some(json!({"action": "network.flush_dns", "params": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    // Another device cannot report on, or receive, this device's orders.
+    let (_, queued) = app
+        .call(
+            Method::POST,
+            &path,
+            Some(&alice),
+            Some(json!({"action": "network.flush_dns", "params": {}})),
+        )
+        .await;
+    let (other, _) = endpoint_with_ticket(&app, &admin).await;
+    let id = queued["id"].as_str().unwrap();
+    assert!(poll(&app, &other, 0).await.is_empty());
+    let (status, _) = report(&app, &other, id, json!({"stage": "started"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Unapproved requests expire; expired orders are no longer delivered.
+    let (_, waiting) = app
+        .call(
+            Method::POST,
+            &path,
+            Some(&alice),
+            Some(json!({"action": "process.kill", "params": {"pid": 999}})),
+        )
+        .await;
+    app.clock.advance(Duration::hours(25));
+    let bob = app.login("bob").await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            &format!(
+                "/api/v1/action-requests/{}/approve",
+                waiting["id"].as_str().unwrap()
+            ),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(poll(&app, &endpoint, 0).await.is_empty());
+}
