@@ -13,13 +13,25 @@ const BATCH: u32 = 500;
 /// Bounds one pass, so tickets whose due moment does not change them cannot spin it.
 const MAX_BATCHES_PER_PASS: usize = 20;
 
+/// How long a client may retry a request with the same idempotency key.
+pub const IDEMPOTENCY_RETENTION: chrono::Duration = chrono::Duration::days(7);
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub async fn run_every(state: Arc<AppState>, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_purge: Option<tokio::time::Instant> = None;
     loop {
         ticker.tick().await;
         if let Err(error) = sweep_once(&state).await {
             tracing::warn!(%error, "SLA sweep failed; retrying at the next tick");
+        }
+        if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
+            last_purge = Some(tokio::time::Instant::now());
+            let before = state.clock.now() - IDEMPOTENCY_RETENTION;
+            if let Err(error) = state.storage.purge_idempotency(before).await {
+                tracing::warn!(%error, "purging old idempotency records failed");
+            }
         }
     }
 }

@@ -536,6 +536,9 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StorageResult<()>;
 
+    /// Forgets idempotency records written before `before`; returns how many.
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> StorageResult<u64>;
+
     // Audit.
     async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()>;
     async fn audit_records(&self, after_id: i64, limit: u32) -> StorageResult<Vec<AuditRecord>>;

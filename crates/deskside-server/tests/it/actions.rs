@@ -157,13 +157,7 @@ async fn a_low_risk_action_is_signed_delivered_verified_and_reported() {
     let policy =
         Policy::parse("version = 1\n[actions.\"service.restart\"]\nservices = [\"cups\"]\n")
             .unwrap();
-    let verified = verifier.verify(
-        &signed,
-        &endpoint.device_id,
-        app_now(&app),
-        &replay,
-        &policy,
-    );
+    let verified = verifier.verify(&signed, &endpoint.device_id, app.now(), &replay, &policy);
     assert!(verified.is_ok(), "{verified:?}");
     // A forged copy is refused by the same check.
     let mut forged = signed.clone();
@@ -173,7 +167,7 @@ async fn a_low_risk_action_is_signed_delivered_verified_and_reported() {
             .verify(
                 &forged,
                 &endpoint.device_id,
-                app_now(&app),
+                app.now(),
                 &MemoryReplayGuard::new(),
                 &policy
             )
@@ -189,7 +183,7 @@ async fn a_low_risk_action_is_signed_delivered_verified_and_reported() {
     );
     let finished = json!({"stage": "finished", "report": {
         "orderId": id, "action": "service.restart",
-        "startedAt": app_now(&app), "finishedAt": app_now(&app),
+        "startedAt": app.now(), "finishedAt": app.now(),
         "exitStatus": {"kind": "success"}, "summary": "restarted cups (pid 10 → 42)",
         "outputExcerpt": "", "verification": {"kind": "verified", "detail": "running with a new pid"}
     }});
@@ -363,11 +357,6 @@ fn device_who<'a>(endpoint: &'a Endpoint, user: &'a str) -> Who<'a> {
         credential: &endpoint.credential,
         user,
     }
-}
-
-fn app_now(app: &TestApp) -> chrono::DateTime<chrono::Utc> {
-    use deskside_server::clock::Clock;
-    app.clock.now()
 }
 
 #[tokio::test]

@@ -390,3 +390,34 @@ async fn a_retried_attachment_is_stored_once() {
         .count();
     assert_eq!(attached, 1);
 }
+
+#[tokio::test]
+async fn keys_are_forgotten_after_the_retention_period_and_not_before() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let staff = Who::Staff(&alice);
+    let body = printer_ticket();
+    let (_, _, first) = keyed(&app, staff, Method::POST, "/api/v1/tickets", "k-old", &body).await;
+    let storage = &app.server.as_ref().unwrap().state.storage;
+    let retention = deskside_server::sla_sweeper::IDEMPOTENCY_RETENTION;
+
+    let kept = storage
+        .purge_idempotency(app.now() - retention)
+        .await
+        .unwrap();
+    assert_eq!(kept, 0, "a fresh key is kept");
+    let (_, replayed, _) =
+        keyed(&app, staff, Method::POST, "/api/v1/tickets", "k-old", &body).await;
+    assert!(replayed);
+
+    let purged = storage
+        .purge_idempotency(app.now() + chrono::Duration::seconds(1))
+        .await
+        .unwrap();
+    assert_eq!(purged, 1);
+    let (status, replayed, again) =
+        keyed(&app, staff, Method::POST, "/api/v1/tickets", "k-old", &body).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(!replayed, "an expired key is a new request");
+    assert_ne!(id_of(&again), id_of(&first));
+}

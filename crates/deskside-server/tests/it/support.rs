@@ -86,6 +86,12 @@ async fn try_start_server(data_dir: &Path, clock: Arc<ManualClock>) -> anyhow::R
 }
 
 impl TestApp {
+    /// The server's (injected) time.
+    pub fn now(&self) -> DateTime<Utc> {
+        use deskside_server::clock::Clock;
+        self.clock.now()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.server.as_ref().expect("running").url())
     }

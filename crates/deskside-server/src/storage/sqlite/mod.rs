@@ -667,6 +667,19 @@ impl Storage for SqliteStorage {
             .await
     }
 
+    async fn purge_idempotency(&self, before: DateTime<Utc>) -> StorageResult<u64> {
+        self.db
+            .write(move |conn| {
+                conn.execute(
+                    "DELETE FROM idempotency WHERE created_at < ?1",
+                    [time_text(before)],
+                )
+                .map(|n| n as u64)
+                .map_err(internal)
+            })
+            .await
+    }
+
     async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()> {
         self.db
             .write(move |conn| append_audit(conn, &entry, now))

@@ -149,6 +149,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX action_requests_by_state ON action_requests (state, created_at);
     CREATE INDEX action_requests_by_device ON action_requests (device_id, state);
     "#,
+    // 4: idempotency records are purged once no client would still retry.
+    r#"
+    CREATE INDEX idempotency_by_age ON idempotency (created_at);
+    "#,
 ];
 
 /// Brings the database to the newest schema.
