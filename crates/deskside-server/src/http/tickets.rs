@@ -313,45 +313,58 @@ pub async fn get(
     Ok(Json(visible_ticket(&state, &caller, id).await?))
 }
 
-/// Runs one command on a ticket for `caller`, optionally guarded by a version.
-#[allow(clippy::too_many_arguments)]
-async fn act(
-    state: &AppState,
-    caller: &Caller,
-    id: i64,
-    version: Option<i64>,
-    mutation: &Mutation,
-    raw: &[u8],
-    command: TicketCommand,
-    audit_action: Option<&'static str>,
-) -> ApiResult<Response> {
-    visible_ticket(state, caller, id).await?;
-    let now = state.clock.now();
-    let sla = state.sla();
-    let rules = sla.clone();
-    let actor = caller.actor();
-    let deciding_actor = actor.clone();
-    let decider = Box::new(move |ticket: &Ticket| -> Result<_, DomainError> {
-        decide(ticket, &deciding_actor, command, &rules, now)
-    });
-    let audit = audit_action.map(|action| AuditIntent {
-        actor: caller.audit_name(),
-        action,
-    });
-    let result = state
-        .storage
-        .update_ticket(
-            id,
-            version,
-            actor,
-            mutation.idempotency(&caller.principal(), raw),
-            decider,
-            sla,
-            audit,
-            now,
-        )
-        .await?;
-    Ok(written(result, StatusCode::OK))
+/// One caller's command on a ticket, with what makes it retry-safe.
+struct Acting<'a> {
+    state: &'a AppState,
+    caller: &'a Caller,
+    mutation: &'a Mutation,
+    raw: &'a [u8],
+}
+
+impl Acting<'_> {
+    /// Runs `command` on ticket `id`, guarded by `version` when given, auditing it as
+    /// `audit_action` when that is set.
+    async fn apply(
+        &self,
+        id: i64,
+        version: Option<i64>,
+        command: TicketCommand,
+        audit_action: Option<&'static str>,
+    ) -> ApiResult<Response> {
+        let Acting {
+            state,
+            caller,
+            mutation,
+            raw,
+        } = *self;
+        visible_ticket(state, caller, id).await?;
+        let now = state.clock.now();
+        let sla = state.sla();
+        let rules = sla.clone();
+        let actor = caller.actor();
+        let deciding_actor = actor.clone();
+        let decider = Box::new(move |ticket: &Ticket| -> Result<_, DomainError> {
+            decide(ticket, &deciding_actor, command, &rules, now)
+        });
+        let audit = audit_action.map(|action| AuditIntent {
+            actor: caller.audit_name(),
+            action,
+        });
+        let result = state
+            .storage
+            .update_ticket(
+                id,
+                version,
+                actor,
+                mutation.idempotency(&caller.principal(), raw),
+                decider,
+                sla,
+                audit,
+                now,
+            )
+            .await?;
+        Ok(written(result, StatusCode::OK))
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -376,13 +389,15 @@ pub async fn edit(
 ) -> ApiResult<Response> {
     caller.staff()?;
     let EditRequest { version, edit } = body.value;
-    act(
-        &state,
-        &caller,
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(
         id,
         Some(version),
-        &mutation,
-        &body.raw,
         TicketCommand::Edit(edit),
         Some("ticket.edit"),
     )
@@ -427,16 +442,13 @@ pub async fn assign(
     let command = TicketCommand::Assign {
         assignee_id: request.assignee_id,
     };
-    act(
-        &state,
-        &caller,
-        id,
-        request.version,
-        &mutation,
-        &body.raw,
-        command,
-        Some("ticket.assign"),
-    )
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(id, request.version, command, Some("ticket.assign"))
     .await
 }
 
@@ -465,16 +477,13 @@ pub async fn escalate(
     let command = TicketCommand::Escalate {
         reason: request.reason,
     };
-    act(
-        &state,
-        &caller,
-        id,
-        request.version,
-        &mutation,
-        &body.raw,
-        command,
-        Some("ticket.escalate"),
-    )
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(id, request.version, command, Some("ticket.escalate"))
     .await
 }
 
@@ -499,16 +508,13 @@ pub async fn change_status(
 ) -> ApiResult<Response> {
     let request = body.value;
     let command = TicketCommand::ChangeStatus { to: request.status };
-    act(
-        &state,
-        &caller,
-        id,
-        request.version,
-        &mutation,
-        &body.raw,
-        command,
-        Some("ticket.status"),
-    )
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(id, request.version, command, Some("ticket.status"))
     .await
 }
 
@@ -539,13 +545,15 @@ pub async fn override_priority(
         priority: request.priority,
         reason: request.reason,
     };
-    act(
-        &state,
-        &caller,
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(
         id,
         request.version,
-        &mutation,
-        &body.raw,
         command,
         Some("ticket.priority_override"),
     )
@@ -572,9 +580,13 @@ pub async fn reply(
     let command = TicketCommand::Reply {
         body: body.value.body,
     };
-    act(
-        &state, &caller, id, None, &mutation, &body.raw, command, None,
-    )
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(id, None, command, None)
     .await
 }
 
@@ -593,9 +605,13 @@ pub async fn note(
     let command = TicketCommand::Note {
         body: body.value.body,
     };
-    act(
-        &state, &caller, id, None, &mutation, &body.raw, command, None,
-    )
+    Acting {
+        state: &state,
+        caller: &caller,
+        mutation: &mutation,
+        raw: &body.raw,
+    }
+    .apply(id, None, command, None)
     .await
 }
 
