@@ -1,8 +1,19 @@
-//! `deskside-agent`: the Deskside endpoint agent. One module per subcommand; `main` only
-//! parses the command line and maps results to exit codes.
+//! `deskside-agent`: the Deskside endpoint agent. One module per subcommand (`diagnose`,
+//! `enroll`, `status`, and `daemon` for `run`); `main` only parses the command line, sets up
+//! logging and maps results to exit codes. Shared pieces: `state` (the state directory and
+//! the credential store), `client` (the server's agent API), `orders` (verify, execute,
+//! report) and `backoff`.
 
+mod backoff;
+mod client;
+mod daemon;
 mod diagnose;
+mod enroll;
+mod orders;
+mod state;
+mod status;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,13 +29,31 @@ struct Cli {
 enum Command {
     /// Take a diagnostics snapshot of this machine and print it.
     Diagnose(diagnose::Args),
+    /// Enroll this machine with a Deskside server (once, as root/administrator).
+    Enroll(enroll::Args),
+    /// Show whether this machine is enrolled, its last contact and the policy in force.
+    Status(status::Args),
+    /// Run the agent daemon: heartbeats, diagnostics uploads and signed orders.
+    Run(daemon::Args),
 }
 
 fn main() -> ExitCode {
     // Usage errors (unknown section, bad flag) exit with 2 from here, via clap.
     let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("DESKSIDE_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        // Colours for a person at a terminal, plain text for journald and log files.
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
     let outcome = match cli.command {
         Command::Diagnose(args) => diagnose::run(args),
+        Command::Enroll(args) => enroll::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Run(args) => daemon::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

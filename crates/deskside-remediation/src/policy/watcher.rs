@@ -18,6 +18,8 @@ use super::{Policy, PolicyError};
 /// How long the file must be quiet before it is read: one save is often several events
 /// (truncate, write, close, rename), and reading mid-save would report a spurious error.
 const SETTLE: Duration = Duration::from_millis(50);
+/// However busy the directory, a reload happens this soon after the first change.
+const MAX_SETTLE: Duration = Duration::from_millis(500);
 
 /// The policy in force, shared by whoever checks orders. Cheap to clone; readers get an
 /// `Arc<Policy>` snapshot and never block a reload for long.
@@ -164,10 +166,15 @@ impl Reloader {
             if !concerns_us(&event) {
                 continue;
             }
-            // Let the save finish: keep draining until the directory is quiet.
-            loop {
-                match rx.recv_timeout(SETTLE) {
-                    Ok(_) => continue,
+            // Let the save finish: drain until no event about the policy file arrives for
+            // SETTLE. Other files in the directory (a busy state dir) neither extend the
+            // wait nor can postpone the reload past MAX_SETTLE.
+            let started = std::time::Instant::now();
+            let mut quiet_since = started;
+            while started.elapsed() < MAX_SETTLE {
+                match rx.recv_timeout(SETTLE.saturating_sub(quiet_since.elapsed())) {
+                    Ok(event) if concerns_us(&event) => quiet_since = std::time::Instant::now(),
+                    Ok(_) => {}
                     Err(RecvTimeoutError::Timeout) => break,
                     Err(RecvTimeoutError::Disconnected) => return,
                 }
