@@ -7,6 +7,11 @@ use crate::cmd::{self, Result};
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [-- <deskside-bench run options>]";
 
+/// Debian packages only the benchmarks need: FusionInventory's local inventory is the
+/// comparison for the agent's diagnostics snapshot. Installed when running as root;
+/// without it that one comparison fails and says why, the rest still runs.
+const BENCH_DEBIAN_PACKAGES: &[&str] = &["fusioninventory-agent"];
+
 pub fn bench(mut args: Vec<String>) -> Result {
     let driver_args = match args.iter().position(|arg| arg == "--") {
         Some(separator) => args.split_off(separator).split_off(1),
@@ -24,6 +29,7 @@ pub fn bench(mut args: Vec<String>) -> Result {
     }
     let invocation = invocation.join(" ");
 
+    ensure_bench_packages();
     cmd::run(cmd::cargo().args([
         "build",
         "--release",
@@ -31,18 +37,18 @@ pub fn bench(mut args: Vec<String>) -> Result {
         "deskside-bench",
         &cmd::jobs_flag(),
     ]))?;
-    // Built separately so a server that does not compile yet still leaves the baselines
-    // to measure; the driver then reports the server benchmarks as not run.
-    let server_built = cmd::run(cmd::cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "deskside-server",
-        &cmd::jobs_flag(),
-    ]));
-    if let Err(error) = &server_built {
-        println!("warning: {error}; measuring the baselines only");
-    }
+    // Built separately so a server or agent that does not compile yet still leaves the
+    // other benchmarks to measure; the driver then reports its benchmarks as not run.
+    let build = |package: &str| {
+        let built =
+            cmd::run(cmd::cargo().args(["build", "--release", "-p", package, &cmd::jobs_flag()]));
+        if let Err(error) = &built {
+            println!("warning: {error}; the benchmarks that need {package} will not run");
+        }
+        built.is_ok()
+    };
+    let server_built = build("deskside-server");
+    let agent_built = build("deskside-agent");
 
     let target_dir = cmd::target_dir()?;
     let release_dir = target_dir.join("release");
@@ -59,10 +65,15 @@ pub fn bench(mut args: Vec<String>) -> Result {
         .arg("--out")
         .arg(&results_path)
         .current_dir(cmd::repo_root());
-    if server_built.is_ok() {
+    if server_built {
         driver
             .arg("--server")
             .arg(release_dir.join("deskside-server"));
+    }
+    if agent_built {
+        driver
+            .arg("--agent")
+            .arg(release_dir.join("deskside-agent"));
     }
     if quick {
         driver.arg("--quick");
@@ -99,5 +110,56 @@ pub fn bench(mut args: Vec<String>) -> Result {
             report.failures.join(", ")
         )
         .into())
+    }
+}
+
+/// Installs [`BENCH_DEBIAN_PACKAGES`] that are missing, when this is Debian and we are
+/// root. Never fatal: a missing comparison is reported in BENCHMARKS.md with its reason.
+fn ensure_bench_packages() {
+    if !cmd::succeeds(Command::new("dpkg-query").arg("--version")) {
+        return;
+    }
+    let missing: Vec<&str> = BENCH_DEBIAN_PACKAGES
+        .iter()
+        .copied()
+        .filter(|package| {
+            // Installed, not merely known: removed packages keep a status too.
+            !Command::new("dpkg-query")
+                .args(["-W", "-f=${db:Status-Status}", package])
+                .output()
+                .is_ok_and(|output| output.status.success() && output.stdout == b"installed")
+        })
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let is_root = cmd::read(Command::new("id").arg("-u")).is_ok_and(|uid| uid == "0");
+    if !is_root {
+        println!(
+            "warning: missing Debian packages {}; not root, so not installing them \
+             (sudo apt-get install {})",
+            missing.join(" "),
+            missing.join(" ")
+        );
+        return;
+    }
+    let apt = |args: &[&str]| {
+        cmd::run(
+            Command::new("apt-get")
+                // Another apt may hold the lock right after boot.
+                .args(["-o", "DPkg::Lock::Timeout=300"])
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+        )
+    };
+    let mut install = vec!["install", "-y", "--no-install-recommends"];
+    install.extend(&missing);
+    let installed = apt(&install).or_else(|_| {
+        // A fresh machine may not have the package lists yet.
+        apt(&["update"])?;
+        apt(&install)
+    });
+    if let Err(error) = installed {
+        println!("warning: could not install {}: {error}", missing.join(" "));
     }
 }

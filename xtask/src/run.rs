@@ -1,7 +1,10 @@
-//! `cargo xtask run`: the server with demo data, one command from a fresh clone.
+//! `cargo xtask run`: the server with demo data and an enrolled endpoint agent on this
+//! machine, one command from a fresh clone.
 
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
 
 use crate::cmd::{self, Result};
 
@@ -27,29 +30,138 @@ pub fn run(mut args: Vec<String>) -> Result {
     // Debug by default: a cold release build takes several minutes on two cores.
     let profile = if release { "release" } else { "debug" };
     let mut build = cmd::cargo();
-    build.args(["build", "-p", "deskside-server", &cmd::jobs_flag()]);
+    build.args([
+        "build",
+        "-p",
+        "deskside-server",
+        "-p",
+        "deskside-agent",
+        &cmd::jobs_flag(),
+    ]);
     if release {
         build.arg("--release");
     }
     cmd::run(&mut build)?;
-    let server = cmd::target_dir()?.join(profile).join("deskside-server");
+    let binaries = cmd::target_dir()?.join(profile);
+    let server = binaries.join("deskside-server");
+    let agent = binaries.join("deskside-agent");
 
     let deskside_dir = cmd::repo_root().join(".deskside");
     let data_dir = deskside_dir.join("demo");
-    if fresh && data_dir.exists() {
-        std::fs::remove_dir_all(&data_dir)
-            .map_err(|error| format!("removing {}: {error}", data_dir.display()))?;
+    // The agent's enrollment belongs to the demo database: both go, or neither.
+    let agent_dir = deskside_dir.join("agent");
+    if fresh {
+        for dir in [&data_dir, &agent_dir] {
+            if dir.exists() {
+                std::fs::remove_dir_all(dir)
+                    .map_err(|error| format!("removing {}: {error}", dir.display()))?;
+            }
+        }
     }
     if !data_dir.exists() {
         seed_demo_data(&server, &deskside_dir, &data_dir)?;
     }
 
-    print_welcome(&listen, &data_dir);
-    serve(
+    let mut server_process = Guard(spawn(
         Command::new(&server)
             .args(["serve", "--listen", &listen, "--data-dir"])
             .arg(&data_dir),
+    )?);
+    wait_until_listening(&listen, &mut server_process.0)?;
+    let url = format!("http://{}", browsable(&listen));
+    if !agent_dir.join("agent.json").exists() {
+        enroll_agent(&server, &agent, &data_dir, &agent_dir, &url)?;
+    }
+    let _agent_process = Guard(spawn(
+        Command::new(&agent)
+            .args(["run", "--state-dir"])
+            .arg(&agent_dir),
+    )?);
+
+    print_welcome(&url, &data_dir, &agent_dir);
+    let status = server_process
+        .0
+        .wait()
+        .map_err(|error| format!("waiting for the server: {error}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("the server stopped: {status}").into())
+    }
+}
+
+/// Kills its process when dropped, so neither server nor agent outlives `cargo xtask run`.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(command: &mut Command) -> cmd::Result<Child> {
+    println!("$ {}", cmd::describe(command));
+    command
+        .spawn()
+        .map_err(|error| format!("could not start `{}`: {error}", cmd::describe(command)).into())
+}
+
+/// Polls until the server accepts connections, with a deadline; fails early if it exits.
+fn wait_until_listening(listen: &str, server: &mut Child) -> Result {
+    let addresses: Vec<SocketAddr> = browsable(listen)
+        .to_socket_addrs()
+        .map_err(|error| format!("{listen} is not an address: {error}"))?
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = server.try_wait() {
+            return Err(format!("the server exited at start ({status}); see its log above").into());
+        }
+        if addresses
+            .iter()
+            .any(|a| TcpStream::connect_timeout(a, Duration::from_millis(200)).is_ok())
+        {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("the server did not listen on {listen} within 30 s").into())
+}
+
+/// Enrolls this machine's agent against the demo server with a fresh one-time token.
+fn enroll_agent(
+    server: &Path,
+    agent: &Path,
+    data_dir: &Path,
+    agent_dir: &Path,
+    url: &str,
+) -> Result {
+    let token = cmd::read(
+        Command::new(server)
+            .args(["enroll-token", "create", "--data-dir"])
+            .arg(data_dir),
+    )?;
+    cmd::run(
+        Command::new(agent)
+            .args([
+                "enroll",
+                "--server",
+                url,
+                "--token",
+                token.trim(),
+                "--state-dir",
+            ])
+            .arg(agent_dir),
     )
+}
+
+/// A wildcard address is where the server listens, not where a client can go.
+fn browsable(listen: &str) -> String {
+    match listen.rsplit_once(':') {
+        Some(("0.0.0.0" | "[::]", port)) => format!("127.0.0.1:{port}"),
+        _ => listen.to_owned(),
+    }
 }
 
 /// Seeds into a scratch folder and renames it into place, so a seed that fails halfway
@@ -77,13 +189,7 @@ fn seed_demo_data(server: &Path, deskside_dir: &Path, data_dir: &Path) -> Result
     Ok(())
 }
 
-fn print_welcome(listen: &str, data_dir: &Path) {
-    // A wildcard address is where the server listens, not where a browser can go.
-    let url_host = match listen.rsplit_once(':') {
-        Some(("0.0.0.0" | "[::]", port)) => format!("127.0.0.1:{port}"),
-        _ => listen.to_owned(),
-    };
-    let url = format!("http://{url_host}");
+fn print_welcome(url: &str, data_dir: &Path, agent_dir: &Path) {
     println!();
     println!("Deskside demo server");
     println!("  URL      {url}");
@@ -93,27 +199,16 @@ fn print_welcome(listen: &str, data_dir: &Path) {
         "  data     {} (start over with `cargo xtask run --fresh`)",
         data_dir.display()
     );
+    println!(
+        "  agent    this machine, enrolled; state in {}",
+        agent_dir.display()
+    );
     println!();
     println!("Demo logins, all with password `{DEMO_PASSWORD}`:");
     for (username, role) in DEMO_LOGINS {
         println!("  {username:<6} {role}");
     }
     println!();
-    println!("Ctrl-C stops the server.");
+    println!("Ctrl-C stops the server and the agent.");
     println!();
-}
-
-/// Hands the terminal to the server: on Unix xtask becomes the server process, so Ctrl-C
-/// reaches it directly and its exit status is ours, with no process left behind.
-#[cfg(unix)]
-fn serve(command: &mut Command) -> Result {
-    use std::os::unix::process::CommandExt as _;
-    println!("$ {}", cmd::describe(command));
-    let error = command.exec();
-    Err(format!("could not start `{}`: {error}", cmd::describe(command)).into())
-}
-
-#[cfg(not(unix))]
-fn serve(command: &mut Command) -> Result {
-    cmd::run(command)
 }

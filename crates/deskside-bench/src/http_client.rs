@@ -6,10 +6,10 @@
 //! No pipelining: one request in flight per connection, like a browser or `wrk`.
 
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 
 /// Larger heads mean a confused peer, not a real response.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -68,7 +68,21 @@ struct Head {
 
 impl Connection {
     pub async fn open(address: SocketAddr) -> io::Result<Connection> {
-        let stream = TcpStream::connect(address).await?;
+        Connection::from_stream(TcpStream::connect(address).await?)
+    }
+
+    /// Opens a connection from a chosen local address, e.g. one of 127.0.0.2–127.0.0.9, so
+    /// that tens of thousands of connections to one server do not run out of source ports.
+    pub async fn open_from(source: IpAddr, address: SocketAddr) -> io::Result<Connection> {
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4()?,
+            IpAddr::V6(_) => TcpSocket::new_v6()?,
+        };
+        socket.bind(SocketAddr::new(source, 0))?;
+        Connection::from_stream(socket.connect(address).await?)
+    }
+
+    fn from_stream(stream: TcpStream) -> io::Result<Connection> {
         // Requests are small and written in one call; Nagle would only add delay.
         stream.set_nodelay(true)?;
         Ok(Connection {
@@ -86,18 +100,29 @@ impl Connection {
         self.peer_will_close
     }
 
+    /// Writes a request and reads its response.
     pub async fn send(&mut self, request: &[u8]) -> io::Result<Response<'_>> {
+        self.write_request(request).await?;
+        self.read_response().await
+    }
+
+    /// Writes a request without waiting for the answer: a long-poll is in flight once this
+    /// returns. Follow it with [`Connection::read_response`].
+    pub async fn write_request(&mut self, request: &[u8]) -> io::Result<()> {
         if self.peer_will_close {
             return Err(io::Error::new(
                 io::ErrorKind::ConnectionAborted,
                 "the server closed this connection",
             ));
         }
+        self.stream.write_all(request).await
+    }
+
+    /// Reads the response to the request written last.
+    pub async fn read_response(&mut self) -> io::Result<Response<'_>> {
         self.buffer.copy_within(self.consumed..self.filled, 0);
         self.filled -= self.consumed;
         self.consumed = 0;
-
-        self.stream.write_all(request).await?;
 
         loop {
             if let Some(head) = parse_head(&self.buffer[..self.filled])? {

@@ -7,9 +7,12 @@
 mod baseline;
 mod child;
 mod deskside;
+mod diagnostics;
 mod http_client;
 mod latency;
 mod load;
+mod long_poll_memory;
+mod order_latency;
 mod queries;
 mod run;
 
@@ -22,7 +25,10 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser};
 
 use crate::baseline::BaselineKind;
+use crate::diagnostics::DiagnosticsPlan;
 use crate::load::LoadShape;
+use crate::long_poll_memory::LongPollPlan;
+use crate::order_latency::OrderLatencyPlan;
 use crate::queries::QueryPlan;
 use crate::run::RunPlan;
 
@@ -53,6 +59,9 @@ struct RunArgs {
     /// The deskside-server binary to measure; without it only the baselines run.
     #[arg(long)]
     server: Option<PathBuf>,
+    /// The deskside-agent binary (release) whose one-shot `diagnose --json` is timed.
+    #[arg(long)]
+    agent: Option<PathBuf>,
     /// Write the JSON here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -78,12 +87,24 @@ struct RunArgs {
     /// Measured repetitions of each query [default: 200, quick: 100].
     #[arg(long)]
     query_iterations: Option<usize>,
+    /// Timed runs of `deskside-agent diagnose --json` [default: 20, quick: 5]; warm
+    /// snapshots take 50 (quick: 10), fusioninventory-inventory 5 (quick: 2).
+    #[arg(long)]
+    diagnose_runs: Option<usize>,
+    /// Measured order deliveries [default: 200, quick: 30].
+    #[arg(long)]
+    order_iterations: Option<usize>,
+    /// Devices enrolled, each holding one long-poll, for the memory benchmark [default:
+    /// 19000, quick: 1000]; capped below the open-files limit of 20,000 per process.
+    #[arg(long)]
+    long_poll_devices: Option<usize>,
     /// Threads of the load generator. One keeps as much of the machine as possible for the
     /// server; like wrk, it then needs a core of its own.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
     /// Comma-separated benchmarks to run: bare, echo, sqlite-insert, sqlite-group-commit,
-    /// deskside-create, deskside-queries [default: all].
+    /// deskside-create, deskside-queries, diagnostics, order-latency, long-poll-memory
+    /// [default: all].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -108,7 +129,7 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
     let known: Vec<&str> = BaselineKind::ALL
         .iter()
         .map(|kind| kind.name())
-        .chain([run::DESKSIDE_CREATE, run::DESKSIDE_QUERIES])
+        .chain(run::DESKSIDE_BENCHMARKS)
         .collect();
     if let Some(unknown) = args
         .only
@@ -127,11 +148,14 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
         Duration::try_from_secs_f64(seconds)
             .with_context(|| format!("--{flag} {seconds}: not a number of seconds"))
     };
-    let iterations = args
-        .query_iterations
-        .unwrap_or(if quick { 100 } else { 200 });
+    let count = |given: Option<usize>, full: usize, short: usize| {
+        given.unwrap_or(if quick { short } else { full })
+    };
+    let iterations = count(args.query_iterations, 200, 100);
+    let order_iterations = count(args.order_iterations, 200, 30);
     let plan = RunPlan {
         server: args.server,
+        agent: args.agent,
         work_dir: args.work_dir,
         load: LoadShape {
             connections: args.connections,
@@ -146,9 +170,24 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
             warmup_iterations: (iterations / 10).max(5),
             iterations,
         },
+        diagnostics: DiagnosticsPlan {
+            one_shot_runs: count(args.diagnose_runs, 20, 5),
+            warm_iterations: count(None, 50, 10),
+            fusioninventory_runs: count(None, 5, 2),
+        },
+        order_latency: OrderLatencyPlan {
+            warmup_iterations: (order_iterations / 10).max(3),
+            iterations: order_iterations,
+        },
+        long_poll: LongPollPlan {
+            devices: count(args.long_poll_devices, 19_000, 1_000),
+        },
         quick,
         only: args.only,
     };
+    if plan.diagnostics.one_shot_runs == 0 || plan.order_latency.iterations == 0 {
+        bail!("--diagnose-runs and --order-iterations must be above zero");
+    }
     if plan.load.duration.is_zero() {
         bail!("--duration must be above zero");
     }

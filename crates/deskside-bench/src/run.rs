@@ -1,6 +1,7 @@
-//! The whole benchmark run: baselines, then deskside-server's create throughput, then its
-//! queries over a large database. Each benchmark that fails is reported with its reason
-//! and the run goes on, so one missing endpoint does not hide every other figure.
+//! The whole benchmark run: baselines, then deskside-server's create throughput, its
+//! queries over a large database, the agent's diagnostics snapshot, order delivery latency
+//! and memory per long-polling endpoint. Each benchmark that fails is reported with its
+//! reason and the run goes on, so one missing endpoint does not hide every other figure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -13,22 +14,37 @@ use serde::Serialize;
 use crate::baseline::{BaselineKind, TICKETS_PATH};
 use crate::child::ServerProcess;
 use crate::deskside;
+use crate::diagnostics::{self, DiagnosticsPlan, DiagnosticsReport};
 use crate::http_client::encode_request;
 use crate::load::{LoadResult, LoadShape, LoadTarget, run_load};
+use crate::long_poll_memory::{self, LongPollPlan, LongPollReport};
+use crate::order_latency::{self, OrderLatencyPlan, OrderLatencyReport};
 use crate::queries::{QueryEntry, QueryPlan, measure_queries};
 
 pub const DESKSIDE_CREATE: &str = "deskside-create";
 pub const DESKSIDE_QUERIES: &str = "deskside-queries";
+/// Every benchmark `--only` accepts besides the baselines, in the order they run.
+pub const DESKSIDE_BENCHMARKS: [&str; 5] = [
+    DESKSIDE_CREATE,
+    DESKSIDE_QUERIES,
+    diagnostics::NAME,
+    order_latency::NAME,
+    long_poll_memory::NAME,
+];
 
 /// Baselines ignore it; it is there so every request has the same size as a real one.
 const STAND_IN_TOKEN: &str = "Bearer bXktYmFzZWxpbmUtZG9lcy1ub3QtY2hlY2stdG9rZW5zLi4u";
 
 pub struct RunPlan {
     pub server: Option<PathBuf>,
+    pub agent: Option<PathBuf>,
     pub work_dir: PathBuf,
     pub load: LoadShape,
     pub bulk_tickets: u64,
     pub queries: QueryPlan,
+    pub diagnostics: DiagnosticsPlan,
+    pub order_latency: OrderLatencyPlan,
+    pub long_poll: LongPollPlan,
     pub quick: bool,
     /// Benchmark names to run; empty means all.
     pub only: Vec<String>,
@@ -47,6 +63,12 @@ pub struct Report {
     pub throughput: Vec<ThroughputEntry>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub queries: Option<QueryReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<DiagnosticsReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_latency: Option<OrderLatencyReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_poll_memory: Option<LongPollReport>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +76,7 @@ pub struct Report {
 pub struct Settings {
     pub quick: bool,
     pub server: Option<PathBuf>,
+    pub agent: Option<PathBuf>,
     pub load: LoadShape,
     pub bulk_tickets: u64,
     pub query_warmup_iterations: usize,
@@ -104,11 +127,21 @@ pub fn run(plan: &RunPlan) -> anyhow::Result<Report> {
     let queries = plan
         .wants(DESKSIDE_QUERIES)
         .then(|| measure_deskside_queries(plan, &work_dir));
+    let diagnostics = plan
+        .wants(diagnostics::NAME)
+        .then(|| diagnostics::measure(plan, &work_dir));
+    let order_latency = plan
+        .wants(order_latency::NAME)
+        .then(|| order_latency::measure(plan, &work_dir));
+    let long_poll_memory = plan
+        .wants(long_poll_memory::NAME)
+        .then(|| long_poll_memory::measure(plan, &work_dir));
 
     Ok(Report {
         settings: Settings {
             quick: plan.quick,
             server: plan.server.clone(),
+            agent: plan.agent.clone(),
             load: plan.load,
             bulk_tickets: plan.bulk_tickets,
             query_warmup_iterations: plan.queries.warmup_iterations,
@@ -116,6 +149,9 @@ pub fn run(plan: &RunPlan) -> anyhow::Result<Report> {
         },
         throughput,
         queries,
+        diagnostics,
+        order_latency,
+        long_poll_memory,
     })
 }
 
@@ -158,19 +194,7 @@ fn measure_baseline(kind: BaselineKind, work_dir: &Path, shape: LoadShape) -> Th
 fn measure_deskside_create(plan: &RunPlan, work_dir: &Path) -> ThroughputEntry {
     eprintln!("[bench] {DESKSIDE_CREATE}: deskside-server, POST /api/v1/tickets");
     let outcome = (|| {
-        let binary = server_binary(plan)?;
-        let data_dir = fresh_dir(work_dir, DESKSIDE_CREATE)?;
-        deskside::seed(
-            binary,
-            &data_dir,
-            None,
-            &work_dir.join(format!("{DESKSIDE_CREATE}-seed.log")),
-        )?;
-        let server = deskside::serve(
-            binary,
-            &data_dir,
-            &work_dir.join(format!("{DESKSIDE_CREATE}.log")),
-        )?;
+        let (server, data_dir) = start_demo_server(plan, work_dir, DESKSIDE_CREATE)?;
         let token = deskside::login(server.address)?;
         let authorization = format!("Bearer {token}");
         let request = encode_request(
@@ -291,6 +315,25 @@ fn measure_deskside_queries(plan: &RunPlan, work_dir: &Path) -> QueryReport {
     report
 }
 
+/// deskside-server on a fresh data directory seeded with the demo data (`demo seed`), its
+/// logs in `work_dir` under `name`; returns the running server and its data directory.
+pub fn start_demo_server(
+    plan: &RunPlan,
+    work_dir: &Path,
+    name: &str,
+) -> anyhow::Result<(ServerProcess, PathBuf)> {
+    let binary = server_binary(plan)?;
+    let data_dir = fresh_dir(work_dir, name)?;
+    deskside::seed(
+        binary,
+        &data_dir,
+        None,
+        &work_dir.join(format!("{name}-seed.log")),
+    )?;
+    let server = deskside::serve(binary, &data_dir, &work_dir.join(format!("{name}.log")))?;
+    Ok((server, data_dir))
+}
+
 fn server_binary(plan: &RunPlan) -> anyhow::Result<&Path> {
     let binary = plan
         .server
@@ -302,8 +345,19 @@ fn server_binary(plan: &RunPlan) -> anyhow::Result<&Path> {
     Ok(binary)
 }
 
+pub fn agent_binary(plan: &RunPlan) -> anyhow::Result<&Path> {
+    let binary = plan
+        .agent
+        .as_deref()
+        .context("not run: no deskside-agent binary was given (--agent PATH)")?;
+    if !binary.is_file() {
+        anyhow::bail!("not run: {} does not exist", binary.display());
+    }
+    Ok(binary)
+}
+
 /// An empty directory for one benchmark, so no run measures a database left by another.
-fn fresh_dir(work_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
+pub fn fresh_dir(work_dir: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let dir = work_dir.join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;

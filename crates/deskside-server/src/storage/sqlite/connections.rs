@@ -27,8 +27,10 @@ use crate::storage::{StorageError, StorageResult};
 
 /// Most requests folded into one transaction; bounds the latency of the batch's last one.
 const MAX_BATCH: usize = 512;
-/// Readers kept open between requests.
-const MAX_IDLE_READERS: usize = 16;
+/// Most reader connections open at once. Reads beyond this wait for a free one instead of
+/// opening more: a burst of thousands of requests (endpoints reconnecting after an outage)
+/// must not turn into thousands of SQLite connections, blocking threads and descriptors.
+const MAX_READERS: usize = 8;
 
 type Deliver = Box<dyn FnOnce(Option<String>) + Send>;
 type Job = Box<dyn FnOnce(&Connection) -> (bool, Deliver) + Send>;
@@ -55,6 +57,7 @@ pub struct Connections {
     path: PathBuf,
     writer: mpsc::Sender<Job>,
     readers: Mutex<Vec<Connection>>,
+    reader_slots: tokio::sync::Semaphore,
 }
 
 fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
@@ -101,6 +104,7 @@ impl Connections {
             path: path.to_owned(),
             writer: sender,
             readers: Mutex::new(Vec::new()),
+            reader_slots: tokio::sync::Semaphore::new(MAX_READERS),
         })
     }
 
@@ -146,6 +150,11 @@ impl Connections {
         T: Send + 'static,
         F: FnOnce(&Connection) -> StorageResult<T> + Send + 'static,
     {
+        let _slot = self
+            .reader_slots
+            .acquire()
+            .await
+            .map_err(|_| StorageError::Internal("the reader pool is closed".into()))?;
         let conn = self.take_reader()?;
         let (result, conn) = tokio::task::spawn_blocking(move || {
             let result = op(&conn);
@@ -153,10 +162,14 @@ impl Connections {
         })
         .await
         .map_err(|_| StorageError::Internal("a read panicked".into()))?;
-        self.return_reader(conn);
+        self.readers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(conn);
         result
     }
 
+    /// A pooled reader, or a new one; at most `MAX_READERS` exist, as each read holds a slot.
     fn take_reader(&self) -> StorageResult<Connection> {
         if let Some(conn) = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop() {
             return Ok(conn);
@@ -166,13 +179,6 @@ impl Connections {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(internal)
-    }
-
-    fn return_reader(&self, conn: Connection) {
-        let mut readers = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if readers.len() < MAX_IDLE_READERS {
-            readers.push(conn);
-        }
     }
 }
 
