@@ -4,5 +4,7 @@
 mod daemon;
 mod diagnose;
 mod enroll;
+mod fixtures;
 mod orders;
+mod remediation;
 mod support;
