@@ -113,53 +113,9 @@ pub fn bench(mut args: Vec<String>) -> Result {
     }
 }
 
-/// Installs [`BENCH_DEBIAN_PACKAGES`] that are missing, when this is Debian and we are
-/// root. Never fatal: a missing comparison is reported in BENCHMARKS.md with its reason.
+/// Never fatal: a missing comparison is reported in BENCHMARKS.md with its reason.
 fn ensure_bench_packages() {
-    if !cmd::succeeds(Command::new("dpkg-query").arg("--version")) {
-        return;
-    }
-    let missing: Vec<&str> = BENCH_DEBIAN_PACKAGES
-        .iter()
-        .copied()
-        .filter(|package| {
-            // Installed, not merely known: removed packages keep a status too.
-            !Command::new("dpkg-query")
-                .args(["-W", "-f=${db:Status-Status}", package])
-                .output()
-                .is_ok_and(|output| output.status.success() && output.stdout == b"installed")
-        })
-        .collect();
-    if missing.is_empty() {
-        return;
-    }
-    let is_root = cmd::read(Command::new("id").arg("-u")).is_ok_and(|uid| uid == "0");
-    if !is_root {
-        println!(
-            "warning: missing Debian packages {}; not root, so not installing them \
-             (sudo apt-get install {})",
-            missing.join(" "),
-            missing.join(" ")
-        );
-        return;
-    }
-    let apt = |args: &[&str]| {
-        cmd::run(
-            Command::new("apt-get")
-                // Another apt may hold the lock right after boot.
-                .args(["-o", "DPkg::Lock::Timeout=300"])
-                .args(args)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-        )
-    };
-    let mut install = vec!["install", "-y", "--no-install-recommends"];
-    install.extend(&missing);
-    let installed = apt(&install).or_else(|_| {
-        // A fresh machine may not have the package lists yet.
-        apt(&["update"])?;
-        apt(&install)
-    });
-    if let Err(error) = installed {
-        println!("warning: could not install {}: {error}", missing.join(" "));
+    if let Err(error) = crate::debian::ensure_packages(BENCH_DEBIAN_PACKAGES) {
+        println!("warning: could not install the benchmark packages: {error}");
     }
 }

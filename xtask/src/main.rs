@@ -4,6 +4,7 @@
 mod bench;
 mod bench_report;
 mod cmd;
+mod debian;
 mod machine;
 mod run;
 mod test;

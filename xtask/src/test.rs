@@ -4,6 +4,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
+use crate::debian::{self, running_as_root};
 
 const USAGE: &str = "usage: cargo xtask test";
 
@@ -72,7 +73,7 @@ pub fn test(args: Vec<String>) -> Result {
 }
 
 fn ensure_prerequisites() -> Result {
-    ensure_debian_packages()?;
+    debian::ensure_packages(DEBIAN_PACKAGES)?;
     ensure_rust_components();
     ensure_cups_running();
     Ok(())
@@ -96,75 +97,6 @@ fn ensure_cups_running() {
     if let Err(error) = cmd::run(Command::new("service").args(["cups", "start"])) {
         println!("warning: could not start CUPS ({error}); the print-queue tests will skip");
     }
-}
-
-fn ensure_debian_packages() -> Result {
-    if !cmd::succeeds(Command::new("dpkg-query").arg("--version")) {
-        println!(
-            "Not a Debian system: make sure the equivalents of these are installed: {}",
-            DEBIAN_PACKAGES.join(" ")
-        );
-        return Ok(());
-    }
-    let missing: Vec<&str> = DEBIAN_PACKAGES
-        .iter()
-        .copied()
-        .filter(|package| !debian_package_installed(package))
-        .collect();
-    if missing.is_empty() {
-        println!("Debian packages present: {}", DEBIAN_PACKAGES.join(" "));
-        return Ok(());
-    }
-
-    let mut install = Command::new("apt-get");
-    // Another apt may hold the lock right after boot.
-    install.args([
-        "-o",
-        "DPkg::Lock::Timeout=300",
-        "install",
-        "-y",
-        "--no-install-recommends",
-    ]);
-    install
-        .args(&missing)
-        .env("DEBIAN_FRONTEND", "noninteractive");
-    if !running_as_root() {
-        // Not fatal: the machine may have what is needed under other package names.
-        println!(
-            "Missing Debian packages: {}. Not root, so not installing them; run:\n  sudo apt-get update && sudo {}",
-            missing.join(" "),
-            cmd::describe(&install)
-        );
-        return Ok(());
-    }
-    cmd::run(
-        Command::new("apt-get")
-            .args(["-o", "DPkg::Lock::Timeout=300", "update"])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-    )?;
-    cmd::run(&mut install)
-}
-
-/// Installed, not merely known: `dpkg -s` also succeeds for removed packages whose
-/// configuration files remain.
-fn debian_package_installed(package: &str) -> bool {
-    Command::new("dpkg-query")
-        .args(["-W", "-f=${db:Status-Status}", package])
-        .output()
-        .is_ok_and(|output| output.status.success() && output.stdout == b"installed")
-}
-
-fn running_as_root() -> bool {
-    // The effective uid is the second field of `Uid:`; std has no getuid without unsafe.
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("Uid:"))
-                .and_then(|uids| uids.split_whitespace().nth(1).map(|uid| uid == "0"))
-        })
-        .unwrap_or(false)
 }
 
 /// Best effort: offline machines that already have the components must still pass.
