@@ -4,70 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use reqwest::Method;
+use serde_json::json;
 
 use crate::support::*;
-
-/// A ticket filed from the endpoint by its local user `dana`.
-async fn ticket_from(desk: &Desk, endpoint: &Endpoint) -> i64 {
-    let (status, ticket) = read(
-        desk.http
-            .post(format!("{}/api/v1/tickets", desk.url()))
-            .bearer_auth(endpoint.credential())
-            .header("x-deskside-local-user", "dana")
-            .json(&json!({
-                "title": "Printer on floor 2 jams",
-                "description": "Every job jams after the first page.",
-                "category": "printer",
-                "impact": "team",
-                "urgency": "degraded",
-                "requester": {"name": "Dana Schulz", "userKind": "internal_staff"}
-            }))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{ticket}");
-    ticket["id"].as_i64().unwrap()
-}
-
-/// Requests `action` as `token`; returns the request's id.
-async fn request(desk: &Desk, token: &str, ticket: i64, action: Value) -> String {
-    let (status, request) = desk
-        .call(
-            Method::POST,
-            &format!("/api/v1/tickets/{ticket}/actions"),
-            Some(token),
-            Some(action),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{request}");
-    assert_eq!(request["state"], "queued", "{request}");
-    request["id"].as_str().unwrap().to_owned()
-}
-
-/// Waits until request `id` on `ticket` reaches a final state; returns it.
-async fn settled(desk: &Desk, token: &str, ticket: i64, id: &str) -> Value {
-    eventually("the order to be reported", || async {
-        let (_, requests) = desk
-            .call(
-                Method::GET,
-                &format!("/api/v1/tickets/{ticket}/actions"),
-                Some(token),
-                None,
-            )
-            .await;
-        requests
-            .as_array()?
-            .iter()
-            .find(|r| r["id"] == id)
-            .filter(|r| !matches!(r["state"].as_str(), Some("queued" | "running")))
-            .cloned()
-    })
-    .await
-}
 
 #[tokio::test]
 async fn an_approved_order_runs_at_once_and_a_refused_one_is_reported_with_its_reason() {
@@ -80,19 +20,21 @@ async fn an_approved_order_runs_at_once_and_a_refused_one_is_reported_with_its_r
     })
     .await;
     daemon.wait_for_log("connected to the server").await;
-    let ticket = ticket_from(&desk, &endpoint).await;
+    let ticket = ticket_from(&desk, &endpoint, "dana").await;
     let alice = desk.login("alice").await;
 
     // diagnostics.collect needs no approval: queued, delivered by the waiting long poll,
     // collected fresh and uploaded by the agent itself.
     let asked = Instant::now();
-    let id = request(
+    let asked_for = request(
         &desk,
         &alice,
         ticket,
         json!({"action": "diagnostics.collect", "params": {}}),
     )
     .await;
+    assert_eq!(asked_for["state"], "queued", "{asked_for}");
+    let id = asked_for["id"].as_str().unwrap().to_owned();
     let done = settled(&desk, &alice, ticket, &id).await;
     let took = asked.elapsed();
     assert_eq!(done["state"], "succeeded", "{done}");
@@ -115,13 +57,15 @@ async fn an_approved_order_runs_at_once_and_a_refused_one_is_reported_with_its_r
 
     // service.restart is in the catalog, but this endpoint's (default) policy does not
     // accept it: the agent refuses it and says why.
-    let id = request(
+    let asked_for = request(
         &desk,
         &alice,
         ticket,
         json!({"action": "service.restart", "params": {"name": "cups"}}),
     )
     .await;
+    assert_eq!(asked_for["state"], "queued", "{asked_for}");
+    let id = asked_for["id"].as_str().unwrap().to_owned();
     let refused = settled(&desk, &alice, ticket, &id).await;
     assert_eq!(refused["state"], "rejected", "{refused}");
     assert_eq!(

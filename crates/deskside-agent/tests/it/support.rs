@@ -437,3 +437,74 @@ pub fn mode(path: &Path) -> u32 {
         .mode()
         & 0o777
 }
+
+/// A ticket filed from the endpoint by its local user `local_user`.
+pub async fn ticket_from(desk: &Desk, endpoint: &Endpoint, local_user: &str) -> i64 {
+    let (status, ticket) = read(
+        desk.http
+            .post(format!("{}/api/v1/tickets", desk.url()))
+            .bearer_auth(endpoint.credential())
+            .header("x-deskside-local-user", local_user)
+            .json(&json!({
+                "title": "Something on my workstation is stuck",
+                "description": "Please fix it remotely.",
+                "category": "software",
+                "impact": "one_user",
+                "urgency": "degraded",
+                "requester": {"name": "Test User", "userKind": "internal_staff"}
+            }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    ticket["id"].as_i64().unwrap()
+}
+
+/// Requests `action` on `ticket` as `token`; returns the new request.
+pub async fn request(desk: &Desk, token: &str, ticket: i64, action: Value) -> Value {
+    let (status, request) = desk
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(token),
+            Some(action),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    request
+}
+
+/// `GET /api/v1/tickets/{ticket}/actions` as `token`.
+pub async fn actions(desk: &Desk, token: &str, ticket: i64) -> Value {
+    let (status, requests) = desk
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{requests}");
+    requests
+}
+
+/// Waits until request `id` reaches a final state; returns it.
+pub async fn settled(desk: &Desk, token: &str, ticket: i64, id: &str) -> Value {
+    eventually("the order to be reported", || async {
+        actions(desk, token, ticket)
+            .await
+            .as_array()?
+            .iter()
+            .find(|r| r["id"] == id)
+            .filter(|r| {
+                !matches!(
+                    r["state"].as_str(),
+                    Some("queued" | "running" | "awaiting_approval" | "awaiting_consent")
+                )
+            })
+            .cloned()
+    })
+    .await
+}
