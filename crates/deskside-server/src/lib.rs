@@ -12,6 +12,7 @@ pub mod order_wakeups;
 pub mod secrets;
 pub mod sla_sweeper;
 pub mod storage;
+pub mod testing;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
