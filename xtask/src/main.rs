@@ -8,6 +8,7 @@ mod debian;
 mod machine;
 mod run;
 mod test;
+mod ui;
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [options]

@@ -5,12 +5,13 @@ use std::time::Instant;
 
 use crate::cmd::{self, Result};
 use crate::debian::{self, running_as_root};
+use crate::ui;
 
 const USAGE: &str = "usage: cargo xtask test";
 
-/// Debian packages the tests need. The C compiler builds the bundled SQLite; CUPS gives the
-/// remediation tests a real print spooler to clear. Later issues append here (e.g. the
-/// desktop app's GTK/WebKit libraries, xvfb for end-to-end tests).
+/// Debian packages the tests need besides the desktop app's (`ui::DEBIAN_PACKAGES`). The C
+/// compiler builds the bundled SQLite; CUPS gives the remediation tests a real print
+/// spooler to clear.
 const DEBIAN_PACKAGES: &[&str] = &["build-essential", "cups", "cups-client", "cups-bsd"];
 
 /// Rust components the checks call.
@@ -27,8 +28,11 @@ const STEPS: &[Step] = &[
         name: "prerequisites",
         run: ensure_prerequisites,
     },
-    // UI issue: a step that runs `npm ci` in ui/ goes here, before the Rust checks,
-    // because the desktop crate cannot compile without ui/dist.
+    // Before the Rust checks: the desktop crate cannot compile without ui/dist.
+    Step {
+        name: "ui (typecheck, unit tests, build)",
+        run: ui::check_test_and_build,
+    },
     Step {
         name: "fmt",
         run: check_formatting,
@@ -37,13 +41,17 @@ const STEPS: &[Step] = &[
         name: "clippy",
         run: clippy,
     },
+    // The end-to-end tests (tests/) run these binaries as separate processes.
+    Step {
+        name: "build the binaries",
+        run: build_binaries,
+    },
+    // Every crate's tests, the bindings freshness check, and the end-to-end tests across
+    // real processes (server, agent, desktop app under Xvfb over WebDriver).
     Step {
         name: "rust tests",
         run: rust_tests,
     },
-    // UI issue: UI tests (`npm test` in ui/, binding freshness) go here.
-    // End-to-end issue: tests/ across real processes (server, agent, desktop under Xvfb)
-    // go here, last, as they are the slowest.
 ];
 
 pub fn test(args: Vec<String>) -> Result {
@@ -73,10 +81,28 @@ pub fn test(args: Vec<String>) -> Result {
 }
 
 fn ensure_prerequisites() -> Result {
-    debian::ensure_packages(DEBIAN_PACKAGES)?;
+    let packages: Vec<&str> = DEBIAN_PACKAGES
+        .iter()
+        .chain(ui::DEBIAN_PACKAGES)
+        .copied()
+        .collect();
+    debian::ensure_packages(&packages)?;
     ensure_rust_components();
     ensure_cups_running();
-    Ok(())
+    ui::ensure_tauri_driver()
+}
+
+fn build_binaries() -> Result {
+    cmd::run(cmd::cargo().args([
+        "build",
+        &cmd::jobs_flag(),
+        "-p",
+        "deskside",
+        "-p",
+        "deskside-agent",
+        "-p",
+        "deskside-server",
+    ]))
 }
 
 /// The print-queue tests need a running cupsd. Machines without systemd (CI here) do not

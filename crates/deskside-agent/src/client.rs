@@ -1,7 +1,8 @@
 //! The server's agent API, typed: every call the agent makes, and one error type that says
 //! what the daemon should do about a failure (retry soon, wait long, give up).
 //!
-//! Outbound HTTP(S) only; the agent never listens. Wire names are camelCase.
+//! Outbound HTTP(S) only (the agent listens only on its local bridge socket, never on the
+//! network). Wire names are camelCase.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -200,6 +201,32 @@ pub struct HeartbeatResponse {
     pub snapshot_seconds: u64,
 }
 
+/// `POST /api/v1/devices/user-sessions`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserSessionRequest<'a> {
+    local_user: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display_name: Option<&'a str>,
+}
+
+/// A requester session for a local user: the token is for that user's desktop app only.
+#[derive(Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionResponse {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserSessionResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserSessionResponse")
+            .field("token", &"[redacted]")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct OrdersResponse {
     orders: Vec<serde_json::Value>,
@@ -285,6 +312,25 @@ impl ApiClient {
             )
             .json(&HeartbeatRequest {
                 agent_version: AGENT_VERSION,
+            });
+        json_answer(request.send().await).await
+    }
+
+    /// Asks for a requester session for `local_user`, whom this device vouches for.
+    pub async fn user_session(
+        &self,
+        local_user: &str,
+        display_name: Option<&str>,
+    ) -> Result<UserSessionResponse, ApiError> {
+        let request = self
+            .request(
+                reqwest::Method::POST,
+                self.url(&["devices", "user-sessions"]),
+                REQUEST_TIMEOUT,
+            )
+            .json(&UserSessionRequest {
+                local_user,
+                display_name,
             });
         json_answer(request.send().await).await
     }

@@ -2,9 +2,10 @@
 //! `enroll`, `status`, and `daemon` for `run`); `main` only parses the command line, sets up
 //! logging and maps results to exit codes. Shared pieces: `state` (the state directory and
 //! the credential store), `client` (the server's agent API), `orders` (verify, execute,
-//! report) and `backoff`.
+//! report), `bridge` (the local socket the user's desktop app talks to) and `backoff`.
 
 mod backoff;
+mod bridge;
 mod client;
 mod daemon;
 mod diagnose;

@@ -6,10 +6,13 @@
 //! so every future here is `Send` and can run on any runtime thread (Tauri commands need
 //! that).
 
+pub mod agent_bridge;
 pub mod api;
 pub mod cache;
+pub mod diagnostics_preview;
 pub mod outbox;
 mod store;
+pub mod views;
 
 pub use api::{ApiError, Auth, Client};
 pub use store::{LocalStore, StoreError};

@@ -39,7 +39,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     attempts INTEGER NOT NULL DEFAULT 0,
     -- The last error as JSON {code, message, status?, fields}.
     last_error TEXT,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    -- Set once the server created the ticket while attachments still wait to be uploaded.
+    ticket_id INTEGER
+);
+-- Files to attach once the outbox item's ticket exists (diagnostics, a screenshot).
+CREATE TABLE IF NOT EXISTS outbox_attachments (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    outbox_id INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS tickets (
     id INTEGER PRIMARY KEY,

@@ -10,6 +10,7 @@ use crate::classification::wire_names;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Tier {
     L1,
     L2,
@@ -30,6 +31,7 @@ impl Tier {
 /// A staff account's role. Requesters have no account: they act through a device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Role {
     Agent,
     Supervisor,

@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 /// What the problem is about; drives routing, reports and the icons end users pick from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Category {
     Hardware,
     Printer,
@@ -20,6 +21,7 @@ pub enum Category {
 /// Criticality: who else is affected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Impact {
     OneUser,
     Team,
@@ -29,6 +31,7 @@ pub enum Impact {
 /// How much the problem stops the requester from working.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Urgency {
     CanWork,
     Degraded,
@@ -39,6 +42,7 @@ pub enum Urgency {
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Priority {
     P1,
     P2,
@@ -49,6 +53,7 @@ pub enum Priority {
 /// Whom the requester is to us; SLA policies differ per kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum UserKind {
     InternalStaff,
     BusinessCustomer,

@@ -10,6 +10,7 @@ use crate::status::Status;
 /// Who may see an event. Requesters never see internal ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum Visibility {
     Public,
     Internal,
@@ -18,6 +19,7 @@ pub enum Visibility {
 /// Which SLA clock an SLA event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SlaTarget {
     FirstResponse,
     Resolution,
@@ -31,6 +33,7 @@ pub enum SlaTarget {
     rename_all = "snake_case",
     rename_all_fields = "camelCase"
 )]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum EventKind {
     Created,
     PublicReply {
@@ -46,7 +49,9 @@ pub enum EventKind {
         to: Option<String>,
     },
     Assigned {
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         from: Option<i64>,
+        #[cfg_attr(feature = "ts", ts(type = "number | null"))]
         to: Option<i64>,
     },
     Escalated {
@@ -65,9 +70,11 @@ pub enum EventKind {
         reason: String,
     },
     AttachmentAdded {
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         attachment_id: i64,
         file_name: String,
         content_type: String,
+        #[cfg_attr(feature = "ts", ts(type = "number"))]
         size_bytes: i64,
     },
     SlaAtRisk {

@@ -73,6 +73,7 @@ pub struct SlaSettings {
 /// Where a timer stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum SlaState {
     /// Running, below the at-risk threshold.
     OnTrack,
@@ -100,8 +101,11 @@ wire_names! {
 /// keeps running, `None` while paused or stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlaTimer {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub target_secs: i64,
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub elapsed_secs: i64,
     pub running_since: Option<DateTime<Utc>>,
     pub due_at: Option<DateTime<Utc>>,

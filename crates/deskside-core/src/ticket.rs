@@ -26,6 +26,7 @@ pub const AUTO_CLOSE_AFTER: Duration = Duration::days(5);
 /// The person the ticket is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Requester {
     pub name: String,
     #[serde(default)]
@@ -39,6 +40,7 @@ pub struct Requester {
 /// The two SLA clocks of a ticket plus what has been announced about them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct TicketSla {
     /// `None` when no policy covers the ticket's priority and user kind.
     pub first_response: Option<SlaTimer>,
@@ -50,6 +52,7 @@ pub struct TicketSla {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SlaAlerts {
     pub at_risk: bool,
     pub breached: bool,
@@ -57,9 +60,12 @@ pub struct SlaAlerts {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Ticket {
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub id: i64,
     /// Human number: shown as `HD-{number}`.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub number: i64,
     pub title: String,
     pub description: String,
@@ -72,10 +78,12 @@ pub struct Ticket {
     pub requester: Requester,
     pub device_id: Option<String>,
     pub tier: Tier,
+    #[cfg_attr(feature = "ts", ts(type = "number | null"))]
     pub assignee_id: Option<i64>,
     pub status: Status,
     pub tags: Vec<String>,
     /// Bumped on every change; a write naming an older version is refused.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -88,6 +96,7 @@ pub struct Ticket {
 /// What a new ticket is made of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct NewTicket {
     pub title: String,
     #[serde(default)]

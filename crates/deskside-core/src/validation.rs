@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 /// One problem with one input field. `field` is the camelCase JSON path (`requester.name`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -1,4 +1,4 @@
-//! `deskside-agent run [--state-dir DIR] [--policy PATH]`: the daemon.
+//! `deskside-agent run [--state-dir DIR] [--policy PATH] [--socket PATH]`: the daemon.
 //!
 //! Three loops share one HTTP client and talk to the server over outbound HTTP(S) only:
 //! - **heartbeat**: `POST /agent/heartbeat` every `heartbeatSeconds` (the server says how
@@ -13,6 +13,10 @@
 //! the server again. The policy file is watched and reloaded live; an invalid file is
 //! logged and the last good policy stays in force. SIGTERM or Ctrl-C stops the loops, lets
 //! a running order finish and report, and writes the final status.
+//!
+//! Beside the loops, the local bridge ([`crate::bridge`]) serves the signed-in users'
+//! desktop apps on a Unix socket; if it cannot start, the daemon logs why and runs without
+//! it.
 
 mod contact;
 
@@ -29,6 +33,7 @@ use deskside_remediation::{FileReplayGuard, Policy, PolicyEvent, PolicyWatcher, 
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
+use crate::bridge::{self, BridgeSetup};
 use crate::client::{AGENT_VERSION, ApiClient, ApiError};
 use crate::orders::{Orders, OrdersSetup};
 use crate::state::{
@@ -57,6 +62,11 @@ pub struct Args {
     /// [default: policy.toml in the state directory; written with the defaults if missing].
     #[arg(long, value_name = "PATH", env = "DESKSIDE_AGENT_POLICY")]
     policy: Option<PathBuf>,
+    /// The local bridge socket the signed-in users' desktop apps connect to (Linux and
+    /// macOS; not served on Windows yet) [default: /run/deskside/agent.sock;
+    /// /var/run/deskside/agent.sock on macOS].
+    #[arg(long, value_name = "PATH", env = bridge::SOCKET_ENV)]
+    socket: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
@@ -65,7 +75,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .policy
         .clone()
         .unwrap_or_else(|| state.default_policy_file());
-    let setup = Setup::load(state, policy_path)?;
+    let socket = args.socket.unwrap_or_else(bridge::default_socket_path);
+    let setup = Setup::load(state, policy_path, socket)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("deskside-agent")
@@ -81,10 +92,11 @@ struct Setup {
     enrollment: Enrollment,
     client: ApiClient,
     policy_path: PathBuf,
+    socket: PathBuf,
 }
 
 impl Setup {
-    fn load(state: StateDir, policy_path: PathBuf) -> anyhow::Result<Setup> {
+    fn load(state: StateDir, policy_path: PathBuf, socket: PathBuf) -> anyhow::Result<Setup> {
         state.prepare()?;
         let enrollment = state.load_enrollment()?.ok_or_else(|| {
             anyhow::anyhow!(
@@ -111,6 +123,7 @@ impl Setup {
             enrollment,
             client,
             policy_path,
+            socket,
         })
     }
 }
@@ -169,6 +182,7 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         enrollment,
         client,
         policy_path,
+        socket,
     } = setup;
     tracing::info!(
         version = AGENT_VERSION,
@@ -264,6 +278,17 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         pending_secrets_dir: state.pending_secrets_dir(),
         shutdown: shutdown.clone(),
     });
+    let bridge = bridge::start(BridgeSetup {
+        socket,
+        client: client.clone(),
+        server_url: enrollment.server_url.clone(),
+        pending_secrets_dir: state.pending_secrets_dir(),
+        shutdown: shutdown.clone(),
+    })
+    .inspect_err(|error| {
+        tracing::warn!("the local bridge for desktop apps is off: {error:#}");
+    })
+    .ok();
     let (snapshot_every, _) = watch::channel(DEFAULT_SNAPSHOT);
     let shared = Arc::new(Shared {
         contact: Contact::new(board.clone(), enrollment.server_url.clone()),
@@ -280,6 +305,9 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         orders_loop(&shared, &orders),
     );
 
+    if let Some(bridge) = bridge {
+        let _ = bridge.await;
+    }
     drop(watcher);
     board.update(|s| s.stopped_at = Some(Utc::now()));
     drop(orders);

@@ -40,7 +40,9 @@ use tokio::sync::watch;
 use crate::backoff::Backoff;
 use crate::client::{ApiClient, ApiError};
 
-pub use secrets::store_pending_secret;
+pub use secrets::{
+    PendingSecret, pending_secrets_for, remove_pending_secrets, store_pending_secret,
+};
 
 /// How long one action may run before the executor kills it.
 pub const EXECUTION_TIMEOUT: Duration = Duration::from_secs(120);

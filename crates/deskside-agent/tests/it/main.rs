@@ -1,6 +1,8 @@
 //! The real `deskside-agent` binary, run as an administrator would, against the real server
 //! started in this process (`support::TestServer`).
 
+#[cfg(unix)]
+mod bridge;
 mod daemon;
 mod diagnose;
 mod enroll;

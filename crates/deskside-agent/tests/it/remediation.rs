@@ -199,6 +199,39 @@ async fn password_reset_over_the_whole_chain_needs_consent_and_keeps_the_passwor
         states,
         ["awaiting_consent", "consented", "running", "succeeded"]
     );
+
+    // The account's own desktop app collects it through the local bridge, once. Anyone
+    // else (root here) is told nothing is waiting, and the file stays.
+    let for_root = deskside_client::agent_bridge::pending_secrets(&daemon.socket())
+        .await
+        .expect("the bridge answers root");
+    assert!(for_root.is_empty(), "{for_root:?}");
+    assert!(secret_file.exists());
+    std::fs::set_permissions(
+        daemon.socket_dir(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let socket = daemon.socket();
+    let name = account.name.clone();
+    let answers =
+        tokio::task::spawn_blocking(move || crate::bridge::bridge_helper_as(&name, &socket))
+            .await
+            .unwrap();
+    // The kernel says who is asking: the session is for the account, not for root.
+    let session = answers.session.expect("a session for the account");
+    assert_eq!(session.local_user, account.name);
+    let first = answers.first.expect("the account's secrets");
+    assert_eq!(first.len(), 1, "{first:?}");
+    assert_eq!(first[0].order_id, id);
+    assert_eq!(first[0].account, account.name);
+    assert_eq!(first[0].password, password);
+    assert_eq!(answers.second.expect("a second read"), vec![]);
+    assert!(!secret_file.exists(), "handed out, then deleted");
+    assert!(
+        !daemon.log().contains(password),
+        "the password is in the log"
+    );
     assert!(daemon.running(), "{}", daemon.log());
 }
 

@@ -145,6 +145,7 @@ pub fn agent_command() -> Command {
     for variable in [
         "DESKSIDE_AGENT_STATE_DIR",
         "DESKSIDE_AGENT_POLICY",
+        "DESKSIDE_AGENT_SOCKET",
         "DESKSIDE_SERVER",
         "DESKSIDE_ENROLLMENT_TOKEN",
     ] {
@@ -235,20 +236,26 @@ pub async fn enrolled(desk: &Desk) -> Endpoint {
     }
 }
 
-/// A running `deskside-agent run`, its stderr going to a file the test reads. Killed when
+/// A running `deskside-agent run`, its stderr going to a file the test reads, its local
+/// bridge socket in a directory of its own (never the system's default path). Killed when
 /// dropped.
 pub struct Daemon {
     child: Child,
     log: PathBuf,
     _log_dir: tempfile::TempDir,
+    socket_dir: tempfile::TempDir,
 }
 
 impl Daemon {
     pub fn start(endpoint: &Endpoint) -> Daemon {
         let log_dir = tempfile::tempdir().expect("temp dir");
+        let socket_dir = tempfile::tempdir().expect("temp dir");
         let log = log_dir.path().join("agent.log");
+        let socket = socket_dir.path().join("agent.sock");
         let child = agent_command()
             .args(["run", "--state-dir", &endpoint.dir_arg()])
+            .arg("--socket")
+            .arg(&socket)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("log file"))
@@ -258,7 +265,18 @@ impl Daemon {
             child,
             log,
             _log_dir: log_dir,
+            socket_dir,
         }
+    }
+
+    /// The local bridge's socket (listening once the log says so).
+    pub fn socket(&self) -> PathBuf {
+        self.socket_dir.path().join("agent.sock")
+    }
+
+    /// The directory holding the socket (private to root until a test opens it).
+    pub fn socket_dir(&self) -> &Path {
+        self.socket_dir.path()
     }
 
     pub fn log(&self) -> String {

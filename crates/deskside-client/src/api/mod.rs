@@ -1,7 +1,10 @@
 //! A typed async client for the Deskside server's `/api/v1`.
 
+mod calls;
 mod error;
 mod types;
+
+pub use calls::{DeviceDetail, Me};
 
 pub use error::ApiError;
 pub use types::{ChangeSet, Created, LoginResponse, TicketFilter, TicketPage};
@@ -29,6 +32,9 @@ pub enum Auth {
         credential: String,
         local_user: String,
     },
+    /// A requester session the endpoint's agent obtained for the user signed in on it
+    /// ([`crate::agent_bridge::user_session`]): files and reads as that user only.
+    Requester { token: String },
 }
 
 // Hand-written so secrets never end up in logs through `{:?}`.
@@ -36,6 +42,7 @@ impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Auth::Staff { .. } => f.write_str("Staff { token: <hidden> }"),
+            Auth::Requester { .. } => f.write_str("Requester { token: <hidden> }"),
             Auth::Device { local_user, .. } => write!(
                 f,
                 "Device {{ credential: <hidden>, local_user: {local_user:?} }}"
@@ -159,7 +166,7 @@ impl Client {
     fn authed(&self, method: Method, url: &str) -> Result<RequestBuilder, ApiError> {
         let request = self.http.request(method, url);
         Ok(match self.auth.as_ref().ok_or(ApiError::NotSignedIn)? {
-            Auth::Staff { token } => request.bearer_auth(token),
+            Auth::Staff { token } | Auth::Requester { token } => request.bearer_auth(token),
             Auth::Device {
                 credential,
                 local_user,

@@ -1,5 +1,6 @@
 //! The client against the real server, in this process.
 
+mod bindings;
 mod outbox;
 mod support;
 mod sync;

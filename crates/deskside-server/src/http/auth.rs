@@ -1,5 +1,7 @@
-//! Who is calling: staff with a session token, or an enrolled device speaking for its local
-//! user. Also login (with throttling), logout and device enrollment.
+//! Who is calling: staff with a session token, or a requester: an enrolled device speaking
+//! for its local user (device credential + local-user header, or a requester session the
+//! device's agent obtained for that user). Also login (with throttling), logout, device
+//! enrollment and requester sessions.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -20,12 +22,19 @@ use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{self, decoy_hash, new_secret, secret_hash, verify_password};
-use crate::storage::{Device, NewDevice, RequesterScope, StaffUser};
+use crate::storage::{Device, NewDevice, NewRequesterSession, RequesterScope, StaffUser};
 
 pub const SESSION_LIFETIME: Duration = Duration::hours(12);
+/// How long a requester session lasts: the desktop app asks the agent for a new one when
+/// it expires, without the user doing anything.
+pub const REQUESTER_SESSION_LIFETIME: Duration = Duration::days(30);
 pub const DEVICE_CREDENTIAL_PREFIX: &str = "dsd_";
 pub const SESSION_TOKEN_PREFIX: &str = "dss_";
 pub const ENROLLMENT_TOKEN_PREFIX: &str = "dse_";
+pub const REQUESTER_SESSION_PREFIX: &str = "dsr_";
+/// Longest local user name a requester session accepts.
+pub const MAX_LOCAL_USER_CHARS: usize = 64;
+pub const MAX_DISPLAY_NAME_CHARS: usize = 200;
 /// The header an enrolled device names its signed-in local user with.
 pub const LOCAL_USER_HEADER: &str = "x-deskside-local-user";
 pub const LOCAL_USER_NAME_HEADER: &str = "x-deskside-local-user-name";
@@ -150,6 +159,16 @@ impl FromRequestParts<Arc<AppState>> for Caller {
         };
         match principal {
             Principal::Staff(user) => Ok(Caller::Staff(user)),
+            // The session names its user; headers cannot change who that is.
+            Principal::Requester {
+                device,
+                username,
+                display_name,
+            } => Ok(Caller::Requester {
+                device,
+                username,
+                display_name,
+            }),
             Principal::Device(device) => {
                 let username = header_text(parts, LOCAL_USER_HEADER).ok_or_else(|| {
                     ApiError::unauthorized(format!(
@@ -194,7 +213,7 @@ impl FromRequestParts<Arc<AppState>> for DeviceAgent {
         };
         match principal {
             Principal::Device(device) => Ok(DeviceAgent(device)),
-            Principal::Staff(_) => {
+            Principal::Staff(_) | Principal::Requester { .. } => {
                 Err(ApiError::forbidden("these routes are for enrolled devices"))
             }
         }
@@ -215,6 +234,23 @@ async fn resolve(
             .await?
             .ok_or_else(|| ApiError::unauthorized("unknown device credential"))?;
         (Principal::Device(device), None)
+    } else if token.starts_with(REQUESTER_SESSION_PREFIX) {
+        let session = state
+            .storage
+            .requester_session(hash, now)
+            .await?
+            .ok_or_else(|| ApiError::unauthorized("the session has expired; sign in again"))?;
+        let display_name = session
+            .display_name
+            .unwrap_or_else(|| session.local_user.clone());
+        (
+            Principal::Requester {
+                device: session.device,
+                username: session.local_user,
+                display_name,
+            },
+            Some(session.expires_at),
+        )
     } else {
         let (user, expires_at) = state
             .storage
@@ -479,6 +515,107 @@ pub async fn enroll(
             order_signing_key: state.order_signer.public_key_base64(),
             order_key_id: state.order_signer.key_id().to_owned(),
         }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserSessionRequest {
+    /// The account signed in on the device, as its operating system names it (`alice`).
+    /// 1–64 characters, no control characters.
+    pub local_user: String,
+    /// The person's name, if the operating system knows it (the account's full name).
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionResponse {
+    /// Send as `Authorization: Bearer <token>`: the caller is then this device's local user,
+    /// exactly as with the device credential and `X-Deskside-Local-User`. Shown once.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserSessionResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserSessionResponse")
+            .field("token", &"<hidden>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}
+
+/// Checks a name that a requester session carries: no control characters, no surrounding
+/// spaces (the operating system's names have none; a padded one is a confused caller).
+fn check_name(errors: &mut deskside_core::ValidationErrors, field: &str, value: &str) {
+    if value.chars().any(char::is_control) {
+        errors.add(field, "must not contain control characters");
+    } else if value.trim() != value {
+        errors.add(field, "must not start or end with spaces");
+    }
+}
+
+/// A device's agent vouches for the user signed in on it: the answer is a requester
+/// session for that user on this device, for the user's desktop app, which cannot read the
+/// device credential. Only the device credential may ask (the agent learns who the user is
+/// from the operating system, not from the user).
+#[utoipa::path(post, path = "/api/v1/devices/user-sessions", tag = "devices",
+    request_body = UserSessionRequest,
+    responses((status = 201, body = UserSessionResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn create_user_session(
+    State(state): State<Arc<AppState>>,
+    DeviceAgent(device): DeviceAgent,
+    body: JsonBody<UserSessionRequest>,
+) -> ApiResult<(StatusCode, Json<UserSessionResponse>)> {
+    let request = body.value;
+    let mut errors = deskside_core::ValidationErrors::default();
+    errors.require_text("localUser", &request.local_user, MAX_LOCAL_USER_CHARS);
+    if errors.is_empty() {
+        check_name(&mut errors, "localUser", &request.local_user);
+    }
+    let display_name = request
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty());
+    if let Some(name) = &request.display_name {
+        let before = errors.0.len();
+        errors.limit_text("displayName", name, MAX_DISPLAY_NAME_CHARS);
+        if errors.0.len() == before && name.chars().any(char::is_control) {
+            errors.add("displayName", "must not contain control characters");
+        }
+    }
+    errors.into_result().map_err(ApiError::validation)?;
+
+    let now = state.clock.now();
+    let token = new_secret(REQUESTER_SESSION_PREFIX);
+    let expires_at = now + REQUESTER_SESSION_LIFETIME;
+    let audit = AuditEntry {
+        actor: format!("device:{}", device.id),
+        action: "device.user_session_create".into(),
+        subject: format!("device:{}/{}", device.id, request.local_user),
+        details: serde_json::json!({
+            "localUser": request.local_user,
+            "expiresAt": expires_at,
+        }),
+    };
+    let session = NewRequesterSession {
+        token_hash: secret_hash(&token),
+        device_id: device.id.clone(),
+        local_user: request.local_user.clone(),
+        display_name: display_name.map(str::to_owned),
+        expires_at,
+    };
+    state
+        .storage
+        .create_requester_session(session, audit, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(UserSessionResponse { token, expires_at }),
     ))
 }
 

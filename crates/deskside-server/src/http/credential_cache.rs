@@ -14,6 +14,12 @@ use crate::storage::{Device, StaffUser};
 pub enum Principal {
     Staff(StaffUser),
     Device(Device),
+    /// A requester session: the user signed in on `device`, as its agent vouched for them.
+    Requester {
+        device: Device,
+        username: String,
+        display_name: String,
+    },
 }
 
 pub const CACHE_TTL: Duration = Duration::seconds(30);

@@ -25,6 +25,7 @@ use crate::error::ApiError;
     info(title = "Deskside API", description = "Help desk with remote diagnostics. Errors are always `{code, message, fields?}`; mutations accept an `Idempotency-Key` header."),
     paths(
         auth::login, auth::logout, auth::me, auth::enroll, auth::create_enrollment_token,
+        auth::create_user_session,
         tickets::create, tickets::list, tickets::get, tickets::edit, tickets::assign,
         tickets::escalate, tickets::change_status, tickets::override_priority, tickets::reply,
         tickets::note, tickets::timeline, tickets::add_attachment, tickets::get_attachment,
@@ -61,6 +62,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
         .route("/devices/enroll", post(auth::enroll))
+        .route("/devices/user-sessions", post(auth::create_user_session))
         .route("/enrollment-tokens", post(auth::create_enrollment_token))
         .route("/tickets", post(tickets::create).get(tickets::list))
         .route("/tickets/{id}", get(tickets::get).patch(tickets::edit))

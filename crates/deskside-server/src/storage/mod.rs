@@ -184,6 +184,26 @@ pub struct ActionRequest {
     pub expires_at: DateTime<Utc>,
 }
 
+/// A requester session to store: what a device's agent vouched for. The token itself is
+/// never stored, only its hash.
+#[derive(Debug, Clone)]
+pub struct NewRequesterSession {
+    pub token_hash: String,
+    pub device_id: String,
+    pub local_user: String,
+    pub display_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live requester session, with the device it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequesterSession {
+    pub device: Device,
+    pub local_user: String,
+    pub display_name: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone)]
 pub struct NewDevice {
     pub id: String,
@@ -407,6 +427,20 @@ pub trait Storage: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> StorageResult<Device>;
     async fn device_for_credential(&self, credential_hash: &str) -> StorageResult<Option<Device>>;
+    /// Stores a session a device's agent obtained for its local user, with its audit line,
+    /// in one transaction.
+    async fn create_requester_session(
+        &self,
+        session: NewRequesterSession,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()>;
+    /// The live (unexpired) requester session behind a token hash.
+    async fn requester_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<RequesterSession>>;
     /// Notes that the device's agent got in touch.
     async fn record_device_contact(
         &self,

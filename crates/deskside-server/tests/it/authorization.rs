@@ -116,6 +116,15 @@ fn routes() -> Vec<Route> {
         },
         Route {
             method: M::POST,
+            path: "/api/v1/devices/user-sessions",
+            query: "",
+            needs: &[],
+            body: |_| Body::Json(json!({"localUser": DEVICE_USER, "displayName": "Dana Schulz"})),
+            // The device credential only: the agent vouches for its local user.
+            expect: [401, 201, 403, 403, 403],
+        },
+        Route {
+            method: M::POST,
             path: "/api/v1/enrollment-tokens",
             query: "",
             needs: &[],

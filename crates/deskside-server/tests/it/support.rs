@@ -231,6 +231,8 @@ pub enum Who<'a> {
         credential: &'a str,
         user: &'a str,
     },
+    /// A requester session token, issued to a device's agent for its local user.
+    Session(&'a str),
 }
 
 impl TestApp {
@@ -239,7 +241,7 @@ impl TestApp {
         let request = self.http.request(method, self.url(path));
         match who {
             Who::Anonymous => request,
-            Who::Staff(token) => request.bearer_auth(token),
+            Who::Staff(token) | Who::Session(token) => request.bearer_auth(token),
             Who::Device { credential, user } => request
                 .bearer_auth(credential)
                 .header("x-deskside-local-user", user),

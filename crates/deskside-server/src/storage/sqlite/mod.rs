@@ -23,9 +23,10 @@ use self::connections::{Connections, internal};
 use self::records::{append_audit, parse_time, store_idempotent, time_text};
 use super::{
     ActionRequest, ActionState, AttachmentDecider, AttachmentMeta, AuditIntent, ChangeSet, Device,
-    DeviceRecord, Idempotency, NewAttachment, NewDevice, NewSnapshot, NewStaffUser,
-    NewTicketDecider, RequesterScope, SnapshotMeta, StaffUser, Storage, StorageError,
-    StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent, Written,
+    DeviceRecord, Idempotency, NewAttachment, NewDevice, NewRequesterSession, NewSnapshot,
+    NewStaffUser, NewTicketDecider, RequesterScope, RequesterSession, SnapshotMeta, StaffUser,
+    Storage, StorageError, StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent,
+    Written,
 };
 use crate::audit::{AuditEntry, AuditRecord, AuditReport, verify_chain};
 
@@ -365,6 +366,80 @@ impl Storage for SqliteStorage {
                     })
                     .optional()
                     .map_err(internal)
+            })
+            .await
+    }
+
+    async fn create_requester_session(
+        &self,
+        session: NewRequesterSession,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                // Sweep expired sessions as new ones are made, as for staff sessions.
+                conn.prepare_cached("DELETE FROM requester_sessions WHERE expires_at <= ?1")
+                    .and_then(|mut s| s.execute([now.timestamp_millis()]))
+                    .map_err(internal)?;
+                let inserted = conn
+                    .prepare_cached(
+                        "INSERT INTO requester_sessions
+                         (token_hash, device_id, local_user, display_name, created_at, expires_at)
+                         SELECT ?1, id, ?3, ?4, ?5, ?6 FROM devices WHERE id = ?2",
+                    )
+                    .and_then(|mut s| {
+                        s.execute(params![
+                            session.token_hash,
+                            session.device_id,
+                            session.local_user,
+                            session.display_name,
+                            time_text(now),
+                            session.expires_at.timestamp_millis()
+                        ])
+                    })
+                    .map_err(internal)?;
+                if inserted == 0 {
+                    return Err(StorageError::NotFound("device"));
+                }
+                append_audit(conn, &audit, now)
+            })
+            .await
+    }
+
+    async fn requester_session(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Option<RequesterSession>> {
+        let token_hash = token_hash.to_owned();
+        self.db
+            .read(move |conn| {
+                conn.prepare_cached(
+                    "SELECT d.id, d.hostname, d.enrolled_at, s.local_user, s.display_name,
+                            s.expires_at
+                     FROM requester_sessions s JOIN devices d ON d.id = s.device_id
+                     WHERE s.token_hash = ?1 AND s.expires_at > ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row(params![token_hash, now.timestamp_millis()], |r| {
+                        let enrolled_at: String = r.get(2)?;
+                        let expires_at: i64 = r.get(5)?;
+                        Ok(RequesterSession {
+                            device: Device {
+                                id: r.get(0)?,
+                                hostname: r.get(1)?,
+                                enrolled_at: parse_time(&enrolled_at),
+                            },
+                            local_user: r.get(3)?,
+                            display_name: r.get(4)?,
+                            expires_at: DateTime::from_timestamp_millis(expires_at)
+                                .unwrap_or_default(),
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(internal)
             })
             .await
     }

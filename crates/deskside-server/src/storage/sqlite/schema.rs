@@ -153,6 +153,18 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX idempotency_by_age ON idempotency (created_at);
     "#,
+    // 5: requester sessions: a device's agent vouches for its signed-in local user.
+    r#"
+    CREATE TABLE requester_sessions (
+        token_hash TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        local_user TEXT NOT NULL,
+        display_name TEXT,
+        created_at TEXT NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX requester_sessions_by_expiry ON requester_sessions (expires_at);
+    "#,
 ];
 
 /// Brings the database to the newest schema.
