@@ -42,7 +42,7 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
     );
     let endpoint = Endpoint::enroll_and_run(&desk, &policy, logs.path()).await;
     let display = Display::start(logs.path()).await;
-    let keyring = KeyringSession::start();
+    let keyring = KeyringSession::start(logs.path()).await;
     let app = App::launch(&AppEnvironment {
         display: &display,
         keyring: &keyring,
@@ -54,7 +54,13 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
 
     // The end user asks for help; diagnostics are read and previewed first.
     app.button("Get help").await.click().await.unwrap();
-    app.find("[data-testid='diagnostics-ready']").await;
+    // Diagnostics read: the "What we'll attach" list opens, section by section.
+    app.find("[aria-busy='false'] button[aria-expanded]:not([disabled])")
+        .await
+        .click()
+        .await
+        .unwrap();
+    app.find("[aria-busy='false'] [role='switch']").await;
     app.screenshot("01-get-help").await;
     app.button("Printer").await.click().await.unwrap();
     let title = format!("Printer jams on every page {}", std::process::id());
@@ -107,6 +113,7 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
     app.type_into("Password", deskside_server::demo::DEMO_PASSWORD)
         .await;
     app.button("Sign in").await.click().await.unwrap();
+    app.button("All open").await.click().await.unwrap();
     let row = app
         .find(&format!(
             "[data-testid='queue-row'][data-ticket-number='{number}']"
@@ -131,14 +138,15 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
 
     // Clear the printer's queue through the catalog.
     app.button("Actions").await.click().await.unwrap();
-    app.button("Clear a print queue")
+    app.button_containing("Clear a print queue")
         .await
         .click()
         .await
         .unwrap();
-    app.type_into("printer", &printer.name).await;
+    app.type_into("Printer", &printer.name).await;
     app.button("Request action").await.click().await.unwrap();
-    app.wait_for_text("Succeeded").await;
+    app.find("[data-testid='action-request'][data-state='succeeded']")
+        .await;
     app.screenshot("05-actions").await;
     assert_eq!(printer.queued(), 0, "the agent cleared the real CUPS queue");
 
@@ -159,6 +167,8 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
 
     // Signing out removes the token from the keyring.
     app.button("Sign out").await.click().await.unwrap();
+    app.button("Console").await.click().await.unwrap();
+    app.button("Sign in").await;
     eventually("the keyring entry removed", || async {
         (!keyring.app_items().contains("staff-session@")).then_some(())
     })
@@ -180,7 +190,7 @@ async fn a_ticket_filed_offline_arrives_once_when_the_server_is_back() {
     let endpoint = Endpoint::enroll_and_run(&desk, "version = 1\n", logs.path()).await;
     desk.stop();
     let display = Display::start(logs.path()).await;
-    let keyring = KeyringSession::start();
+    let keyring = KeyringSession::start(logs.path()).await;
     let app = App::launch(&AppEnvironment {
         display: &display,
         keyring: &keyring,
@@ -191,7 +201,8 @@ async fn a_ticket_filed_offline_arrives_once_when_the_server_is_back() {
     .await;
 
     app.button("Get help").await.click().await.unwrap();
-    app.find("[data-testid='diagnostics-ready']").await;
+    app.find("[aria-busy='false'] button[aria-expanded]:not([disabled])")
+        .await;
     app.button("Network").await.click().await.unwrap();
     let title = format!("No network since this morning {}", std::process::id());
     app.type_into("Title", &title).await;

@@ -121,6 +121,25 @@ impl Process {
         Process { name, child, log }
     }
 
+    fn spawn_with_stdin(name: &'static str, command: &mut Command, log_dir: &Path) -> Process {
+        let log = log_dir.join(format!("{name}.log"));
+        let file = std::fs::File::create(&log).expect("log file");
+        let child = command
+            .stdin(Stdio::piped())
+            .stdout(file.try_clone().expect("log file"))
+            .stderr(file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{name} starts: {e}"));
+        Process { name, child, log }
+    }
+
+    fn write_stdin_and_close(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        if let Some(mut stdin) = self.child.stdin.take() {
+            stdin.write_all(bytes).expect("write stdin");
+        }
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -326,35 +345,68 @@ pub struct Display {
 
 impl Display {
     pub async fn start(logs: &Path) -> Display {
-        let number = (90..190)
-            .find(|n| {
-                !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-                    && !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists()
-            })
-            .expect("a free X display number");
-        let name = format!(":{number}");
-        let xvfb = Process::spawn(
-            "xvfb",
-            Command::new("Xvfb").args([&name, "-screen", "0", "1440x900x24", "-nolisten", "tcp"]),
-            logs,
+        use std::io::BufRead;
+        // `-displayfd 1`: Xvfb picks a free display itself and writes its number to stdout
+        // once it accepts connections, so parallel tests never race for one.
+        let log = logs.join("xvfb.log");
+        let mut child = Command::new("Xvfb")
+            .args([
+                "-displayfd",
+                "1",
+                "-screen",
+                "0",
+                "1440x900x24",
+                "-nolisten",
+                "tcp",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("Xvfb starts");
+        let stdout = child.stdout.take().expect("Xvfb stdout");
+        let number = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout).read_line(&mut line).ok();
+            line.trim().to_owned()
+        });
+        let number = tokio::time::timeout(DEADLINE, number)
+            .await
+            .expect("Xvfb names its display in time")
+            .expect("reading Xvfb's display");
+        assert!(
+            !number.is_empty(),
+            "Xvfb did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
         );
-        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-        eventually("Xvfb's socket", || async { socket.exists().then_some(()) }).await;
-        Display { name, _xvfb: xvfb }
+        Display {
+            name: format!(":{number}"),
+            _xvfb: Process {
+                name: "xvfb",
+                child,
+                log,
+            },
+        }
     }
 }
 
 /// A private D-Bus session bus with GNOME Keyring's Secret Service unlocked on it: the
-/// credential store a Linux desktop gives the app.
+/// credential store a Linux desktop gives the app. Its keyrings live in a temp dir.
 pub struct KeyringSession {
     pub bus_address: String,
     bus_pid: u32,
+    _keyring: Process,
+    _keyring_home: tempfile::TempDir,
 }
 
 impl KeyringSession {
-    pub fn start() -> KeyringSession {
+    pub async fn start(logs: &Path) -> KeyringSession {
+        let keyring_home = tempfile::tempdir().expect("temp dir");
+        // The bus hands its environment to services it activates: a Secret Service it
+        // started on its own would use the same private keyring directory.
         let out = Command::new("dbus-daemon")
             .args(["--session", "--fork", "--print-address=1", "--print-pid=1"])
+            .env("XDG_DATA_HOME", keyring_home.path())
             .output()
             .expect("dbus-daemon");
         assert!(out.status.success(), "dbus-daemon: {out:?}");
@@ -365,21 +417,54 @@ impl KeyringSession {
             .next()
             .and_then(|p| p.trim().parse().ok())
             .expect("bus pid");
-        let mut keyring = Command::new("gnome-keyring-daemon")
-            .args(["--unlock", "--components=secrets"])
-            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("gnome-keyring-daemon");
-        // An empty password unlocks (and creates) the login keyring.
-        drop(keyring.stdin.take());
-        let _ = keyring.wait();
-        KeyringSession {
+        // The login keyring's password comes on stdin; an empty one would make the daemon
+        // ask a (display-less) prompter instead.
+        let mut keyring = Process::spawn_with_stdin(
+            "gnome-keyring",
+            Command::new("gnome-keyring-daemon")
+                .args(["--foreground", "--unlock", "--components=secrets"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+                .env("XDG_DATA_HOME", keyring_home.path()),
+            logs,
+        );
+        keyring.write_stdin_and_close(b"deskside-e2e");
+        let session = KeyringSession {
             bus_address,
             bus_pid,
-        }
+            _keyring: keyring,
+            _keyring_home: keyring_home,
+        };
+        // Asking whether the name has an owner does not activate anything, unlike a call to
+        // the Secret Service itself, which would race our daemon with one the bus starts.
+        eventually("gnome-keyring on the session bus", || async {
+            let owned = Command::new("dbus-send")
+                .args([
+                    "--session",
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .env("DBUS_SESSION_BUS_ADDRESS", &session.bus_address)
+                .output()
+                .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("boolean true"));
+            owned.then_some(())
+        })
+        .await;
+        eventually("the Secret Service to store a secret", || async {
+            let stored = Command::new("secret-tool")
+                .args(["store", "--label=probe", "deskside-e2e", "probe"])
+                .env("DBUS_SESSION_BUS_ADDRESS", &session.bus_address)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            stored.then_some(())
+        })
+        .await;
+        session
     }
 
     /// Items the app stored in the keyring (by its service name).
@@ -399,7 +484,6 @@ impl KeyringSession {
 
 impl Drop for KeyringSession {
     fn drop(&mut self) {
-        // gnome-keyring-daemon leaves when its bus goes away.
         let _ = Command::new("kill")
             .args(["-TERM", &self.bus_pid.to_string()])
             .status();
@@ -495,6 +579,28 @@ impl App {
         self.wait(Locator::XPath(&xpath), name).await
     }
 
+    /// Waits for a button whose visible text contains `text` (cards with badges).
+    pub async fn button_containing(&self, text: &str) -> Element {
+        let start = Instant::now();
+        loop {
+            for button in self
+                .client
+                .find_all(Locator::Css("button"))
+                .await
+                .unwrap_or_default()
+            {
+                if button.text().await.unwrap_or_default().contains(text) {
+                    return button;
+                }
+            }
+            if start.elapsed() > DEADLINE {
+                let saved = self.save_failure().await;
+                panic!("timed out waiting for a button with {text:?} (saved in {saved})");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits for the form field labelled `label`.
     pub async fn field(&self, label: &str) -> Element {
         let xpath = format!(
@@ -506,16 +612,27 @@ impl App {
     async fn wait(&self, locator: Locator<'_>, what: &str) -> Element {
         let start = Instant::now();
         loop {
-            if let Ok(element) = self.client.find(locator).await
-                && element.is_displayed().await.unwrap_or(false)
-            {
-                return element;
+            if let Ok(element) = self.client.find(locator).await {
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element;
+                }
+                // In a scrolled list WebKit calls an element hidden until it is in view.
+                let argument = serde_json::to_value(&element).expect("element as JSON");
+                let _ = self
+                    .client
+                    .execute(
+                        "arguments[0].scrollIntoView({block: 'center'})",
+                        vec![argument],
+                    )
+                    .await;
+                if element.is_displayed().await.unwrap_or(false) {
+                    return element;
+                }
             }
             if start.elapsed() > DEADLINE {
-                let source = self.client.source().await.unwrap_or_default();
+                let saved = self.save_failure().await;
                 panic!(
-                    "timed out waiting for {what}\n--- page ---\n{}\n--- driver log ---\n{}",
-                    &source[..source.len().min(6000)],
+                    "timed out waiting for {what} (page and screenshot: {saved})\n--- driver log ---\n{}",
                     self.driver_log()
                 );
             }
@@ -535,10 +652,24 @@ impl App {
                 return;
             }
             if start.elapsed() > DEADLINE {
-                panic!("timed out waiting for text {needle:?}; page text:\n{text}");
+                let saved = self.save_failure().await;
+                panic!(
+                    "timed out waiting for text {needle:?} (saved in {saved}); page text:\n{text}"
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
+    }
+
+    /// Saves the page source and a screenshot for a failure report; returns where.
+    async fn save_failure(&self) -> String {
+        let dir = screenshot_dir();
+        let source = self.client.source().await.unwrap_or_default();
+        std::fs::write(dir.join("failure-page.html"), source).ok();
+        if let Ok(png) = self.client.screenshot().await {
+            std::fs::write(dir.join("failure.png"), png).ok();
+        }
+        dir.display().to_string()
     }
 
     pub async fn type_into(&self, label: &str, text: &str) {
