@@ -17,8 +17,21 @@ use tauri::Manager;
 
 pub use desktop::Desktop;
 
+/// Logs, once, that the web view is up and asking for data: the app is interactive.
+pub(crate) fn note_interactive() {
+    static NOTED: std::sync::Once = std::sync::Once::new();
+    NOTED.call_once(|| {
+        let elapsed = STARTED.get().map(|s| s.elapsed().as_millis()).unwrap_or(0);
+        tracing::info!("interactive: the window's first request came {elapsed} ms after start");
+    });
+}
+
+/// When `run` began, for the start-up figure `cargo xtask bench` reads from the log.
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
 /// Starts the app (the `deskside` binary's whole `main`).
 pub fn run() {
+    STARTED.get_or_init(std::time::Instant::now);
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("DESKSIDE_LOG")

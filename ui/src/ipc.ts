@@ -4,11 +4,6 @@
 // `code`, never on the message.
 import { invoke } from "@tauri-apps/api/core";
 import { listen, type UnlistenFn } from "@tauri-apps/api/event";
-import {
-  isPermissionGranted,
-  requestPermission,
-  sendNotification,
-} from "@tauri-apps/plugin-notification";
 
 import type { ActionRequestDraft } from "./bindings/ActionRequestDraft";
 import type { ActionRequestView } from "./bindings/ActionRequestView";
@@ -111,17 +106,3 @@ export const decideAction = (requestId: string, approve: boolean, reason: string
 /** The backend pushes a fresh AppStatus whenever sync, the outbox or the session changes. */
 export const onStatusChanged = (handler: (status: AppStatus) => void): Promise<UnlistenFn> =>
   listen<AppStatus>("status-changed", (event) => handler(event.payload));
-
-/**
- * A desktop notification (an agent replied). Asks for permission the first time; quietly
- * does nothing where notifications are unavailable or refused.
- */
-export async function notifyDesktop(title: string, body: string): Promise<void> {
-  try {
-    let granted = await isPermissionGranted();
-    if (!granted) granted = (await requestPermission()) === "granted";
-    if (granted) sendNotification({ title, body });
-  } catch {
-    // Not running inside Tauri, or the platform has no notification service.
-  }
-}

@@ -14,10 +14,12 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [options]
 
 tasks:
-  run [--fresh] [--release] [--listen ADDR]
-        build deskside-server, seed demo data into .deskside/demo on first use
-        (or with --fresh), and serve it on 127.0.0.1:7300 until Ctrl-C
-  test  install what the tests need, then fmt check, clippy -D warnings, all tests
+  run [--fresh] [--release] [--listen ADDR] [--no-desktop]
+        build the server, agent and desktop app, seed demo data into .deskside/demo
+        on first use (or with --fresh), serve it on 127.0.0.1:7300, enroll and run
+        this machine's agent, and open the desktop app, until Ctrl-C
+  test  install what the tests need, then UI typecheck/tests/build, fmt check,
+        clippy -D warnings, all tests including the desktop end to end under Xvfb
   bench [--quick] [-- <deskside-bench run options>]
         build release binaries, run the benchmarks, write BENCHMARKS.md
 ";

@@ -1,5 +1,5 @@
-//! `cargo xtask run`: the server with demo data and an enrolled endpoint agent on this
-//! machine, one command from a fresh clone.
+//! `cargo xtask run`: the server with demo data, an enrolled endpoint agent on this machine,
+//! and the desktop app connected to both, one command from a fresh clone.
 
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::Path;
@@ -7,8 +7,9 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use crate::cmd::{self, Result};
+use crate::{debian, ui};
 
-const USAGE: &str = "usage: cargo xtask run [--fresh] [--release] [--listen ADDR]";
+const USAGE: &str = "usage: cargo xtask run [--fresh] [--release] [--listen ADDR] [--no-desktop]";
 const DEFAULT_LISTEN: &str = "127.0.0.1:7300";
 
 /// Created by `deskside-server demo seed`; all share one password.
@@ -25,7 +26,13 @@ pub fn run(mut args: Vec<String>) -> Result {
     let fresh = cmd::take_flag(&mut args, "--fresh");
     let release = cmd::take_flag(&mut args, "--release");
     let listen = cmd::take_value(&mut args, "--listen")?.unwrap_or_else(|| DEFAULT_LISTEN.into());
+    let desktop = !cmd::take_flag(&mut args, "--no-desktop");
     cmd::reject_leftovers(&args, USAGE)?;
+    if desktop {
+        // The desktop crate embeds ui/dist and links GTK/WebKit.
+        debian::ensure_packages(ui::DEBIAN_PACKAGES)?;
+        ui::build()?;
+    }
 
     // Debug by default: a cold release build takes several minutes on two cores.
     let profile = if release { "release" } else { "debug" };
@@ -38,6 +45,9 @@ pub fn run(mut args: Vec<String>) -> Result {
         "deskside-agent",
         &cmd::jobs_flag(),
     ]);
+    if desktop {
+        build.args(["-p", "deskside"]);
+    }
     if release {
         build.arg("--release");
     }
@@ -72,13 +82,28 @@ pub fn run(mut args: Vec<String>) -> Result {
     if !agent_dir.join("agent.json").exists() {
         enroll_agent(&server, &agent, &data_dir, &agent_dir, &url)?;
     }
+    // The local bridge socket lives beside the demo's state, not in /run: the demo needs
+    // no system-wide setup.
+    let agent_socket = deskside_dir.join("agent.sock");
     let _agent_process = Guard(spawn(
         Command::new(&agent)
             .args(["run", "--state-dir"])
-            .arg(&agent_dir),
+            .arg(&agent_dir)
+            .arg("--socket")
+            .arg(&agent_socket),
     )?);
 
     print_welcome(&url, &data_dir, &agent_dir);
+    let _desktop_process = if desktop {
+        start_desktop(
+            &binaries.join("deskside"),
+            &url,
+            &agent_socket,
+            &deskside_dir,
+        )?
+    } else {
+        None
+    };
     let status = server_process
         .0
         .wait()
@@ -88,6 +113,38 @@ pub fn run(mut args: Vec<String>) -> Result {
     } else {
         Err(format!("the server stopped: {status}").into())
     }
+}
+
+/// The desktop app as this machine's user sees it, filing through the demo agent and
+/// signing agents in to the demo server. Without a display it says how to start it.
+fn start_desktop(
+    app: &Path,
+    url: &str,
+    agent_socket: &Path,
+    deskside_dir: &Path,
+) -> cmd::Result<Option<Guard>> {
+    let mut command = Command::new(app);
+    command
+        .env("DESKSIDE_SERVER_URL", url)
+        .env("DESKSIDE_AGENT_SOCKET", agent_socket)
+        .env("DESKSIDE_DATA_DIR", deskside_dir.join("desktop"));
+    let has_display = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if !has_display && cfg!(target_os = "linux") {
+        let with_env: Vec<String> = command
+            .get_envs()
+            .filter_map(|(name, value)| Some(format!("{}={}", name.to_str()?, value?.to_str()?)))
+            .chain([app.display().to_string()])
+            .collect();
+        println!(
+            "No display here, so the desktop app is not started. On a machine with one, or under \
+             Xvfb (`Xvfb :99 &` then DISPLAY=:99):\n  {}",
+            with_env.join(" ")
+        );
+        return Ok(None);
+    }
+    Ok(Some(Guard(spawn(&mut command)?)))
 }
 
 /// Kills its process when dropped, so neither server nor agent outlives `cargo xtask run`.
@@ -209,6 +266,7 @@ fn print_welcome(url: &str, data_dir: &Path, agent_dir: &Path) {
         println!("  {username:<6} {role}");
     }
     println!();
-    println!("Ctrl-C stops the server and the agent.");
+    println!("The desktop app opens on \"Get help\" as you; \"Console\" signs in a demo agent.");
+    println!("Ctrl-C stops the server, the agent and the app.");
     println!();
 }

@@ -9,6 +9,7 @@ use crate::background;
 
 #[tauri::command]
 pub fn app_status(desktop: State<'_, Desktop>) -> AppStatus {
+    crate::note_interactive();
     desktop.status()
 }
 

@@ -5,7 +5,6 @@ import { TooltipProvider } from "../components/Tooltip";
 import { Spinner } from "../components/Spinner";
 import { GetHelpScreen } from "../features/get-help/GetHelpScreen";
 import { MyTicketsScreen } from "../features/my-tickets/MyTicketsScreen";
-import { useReplyNotifications } from "../features/my-tickets/useReplyNotifications";
 import styles from "./App.module.css";
 import { NavigationProvider, useNavigation, type Screen } from "./navigation";
 import { createQueryClient } from "./queryClient";
@@ -23,7 +22,6 @@ function Shell() {
   const theme = useTheme();
   const { screen } = useNavigation();
   useStatusEvents();
-  useReplyNotifications();
   return (
     <div className={styles.shell}>
       <TopBar theme={theme} />

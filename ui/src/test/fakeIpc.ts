@@ -64,7 +64,6 @@ function defaults(): { [Name in keyof Commands]: Commands[Name] } {
       throw new Error("decideAction: no answer set up in this test");
     },
     onStatusChanged: async () => () => undefined,
-    notifyDesktop: async () => undefined,
   };
 }
 
