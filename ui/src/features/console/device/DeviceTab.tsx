@@ -1,4 +1,4 @@
-import { useQuery } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { ChevronRight, GitCompare, Laptop, MonitorOff, RefreshCw } from "lucide-react";
 import { useEffect, useId, useState } from "react";
 
@@ -15,7 +15,8 @@ import { Skeleton, SkeletonLines } from "../../../components/Skeleton";
 import { formatDateTime, timeAgo } from "../../../lib/format";
 import { HINT_TONE } from "../../../lib/labels";
 import { useNow } from "../../../lib/useNow";
-import { deviceDiff, devicePanel } from "../../../ipc";
+import { deviceDiff, devicePanel, requestAction } from "../../../ipc";
+import { errorMessage } from "../../../lib/errors";
 import styles from "./DeviceTab.module.css";
 import { JsonValue, type Json } from "./JsonTable";
 import { SnapshotDiffView } from "./SnapshotDiffView";
@@ -101,14 +102,36 @@ function Compare({ deviceId, snapshots }: { deviceId: string; snapshots: { id: n
   );
 }
 
-export function DeviceTab({ deviceId }: { deviceId: string | null }) {
+/** How long "Refresh now" waits for the computer to send a fresh snapshot. */
+const LIVE_REFRESH_TIMEOUT_MS = 60_000;
+
+export function DeviceTab({ deviceId, ticketId }: { deviceId: string | null; ticketId: number }) {
   const now = useNow(30_000);
+  const queryClient = useQueryClient();
+  // Set while waiting for a snapshot newer than this one (0: none before).
+  const [awaitingAfter, setAwaitingAfter] = useState<{ snapshotId: number; since: number } | null>(null);
   const panel = useQuery({
     queryKey: deviceId ? queryKeys.device(deviceId) : ["device", "none"],
     queryFn: () => devicePanel(deviceId!),
     enabled: deviceId !== null,
-    refetchInterval: 60_000,
+    // Poll while a live refresh is on its way; otherwise a slow background refresh.
+    refetchInterval: awaitingAfter ? 1_000 : 60_000,
   });
+  // A live refresh is the catalog's "Collect diagnostics" run on the computer right now.
+  const liveRefresh = useMutation({
+    mutationFn: () => requestAction(ticketId, { action: "diagnostics.collect", params: {} }),
+    onSuccess: () => {
+      setAwaitingAfter({ snapshotId: panel.data?.device.latestSnapshot?.id ?? 0, since: Date.now() });
+      void queryClient.invalidateQueries({ queryKey: queryKeys.ticket(ticketId) });
+    },
+  });
+  const latestId = panel.data?.device.latestSnapshot?.id ?? 0;
+  useEffect(() => {
+    if (!awaitingAfter) return;
+    if (latestId > awaitingAfter.snapshotId || Date.now() - awaitingAfter.since > LIVE_REFRESH_TIMEOUT_MS) {
+      setAwaitingAfter(null);
+    }
+  }, [awaitingAfter, latestId, panel.dataUpdatedAt]);
 
   if (!deviceId) {
     return (
@@ -161,10 +184,26 @@ export function DeviceTab({ deviceId }: { deviceId: string | null }) {
               )}
             </div>
           </div>
-          <Button icon={RefreshCw} loading={panel.isFetching} onClick={() => void panel.refetch()}>
-            Refresh
+          <Button
+            icon={RefreshCw}
+            loading={liveRefresh.isPending || awaitingAfter !== null}
+            disabled={!device.online}
+            title={device.online ? "Ask the computer for fresh diagnostics now" : "The computer is offline"}
+            onClick={() => liveRefresh.mutate()}
+          >
+            Refresh now
           </Button>
         </div>
+        {awaitingAfter && (
+          <Callout tone="info" role="status" title="Asking the computer…">
+            Fresh diagnostics appear here as soon as it answers (usually within a few seconds).
+          </Callout>
+        )}
+        {liveRefresh.isError && (
+          <Callout tone="danger" role="alert" title="Couldn't ask the computer">
+            {errorMessage(liveRefresh.error)}
+          </Callout>
+        )}
 
         {hints.length > 0 && (
           <section className={styles.hints} aria-label="Findings">

@@ -203,7 +203,7 @@ export function TicketPane({
           </div>
         </TabsContent>
         <TabsContent value="device">
-          <DeviceTab deviceId={ticket.deviceId} />
+          <DeviceTab deviceId={ticket.deviceId} ticketId={ticket.id} />
         </TabsContent>
         <TabsContent value="actions">
           <ActionsTab ticket={ticket} actions={actions} />
