@@ -54,6 +54,7 @@ pub async fn sync_once(app: &AppHandle, desktop: &Desktop) {
 /// Sends what waits in the outbox as the local user; `None` when nothing could be tried
 /// (no identity from the endpoint agent yet).
 pub async fn deliver_outbox(desktop: &Desktop) -> Option<FlushReport> {
+    let _one_at_a_time = desktop.delivering.lock().await;
     let waiting = desktop.status().outbox_waiting;
     if waiting == 0 {
         return Some(FlushReport::default());

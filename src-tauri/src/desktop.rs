@@ -21,6 +21,8 @@ const AGENT_SOCKET_ENV: &str = "DESKSIDE_AGENT_SOCKET";
 
 pub struct Desktop {
     settings: Mutex<Settings>,
+    /// One HTTP client (connection pool, TLS setup) per server address, built on first use.
+    http: Mutex<Option<Client>>,
     pub store: LocalStore,
     data_dir: PathBuf,
     agent_socket: PathBuf,
@@ -32,6 +34,9 @@ pub struct Desktop {
     pub screenshots: Mutex<HashMap<String, Vec<u8>>>,
     /// Pokes the background loop to sync and deliver now.
     pub wake: tokio::sync::Notify,
+    /// One outbox delivery at a time: a submit and the background loop would otherwise
+    /// race (harmless for the server, which deduplicates, but each would report less).
+    pub delivering: tokio::sync::Mutex<()>,
 }
 
 #[derive(Default)]
@@ -68,6 +73,7 @@ impl Desktop {
             .unwrap_or_else(agent_bridge::default_socket);
         Ok(Desktop {
             settings: Mutex::new(Settings::load(data_dir)),
+            http: Mutex::new(None),
             store,
             data_dir: data_dir.to_owned(),
             agent_socket,
@@ -79,6 +85,7 @@ impl Desktop {
             diagnostics: Mutex::new(None),
             screenshots: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
+            delivering: tokio::sync::Mutex::new(()),
         })
     }
 
@@ -95,7 +102,16 @@ impl Desktop {
     }
 
     fn client(&self) -> Result<Client, CommandError> {
-        Client::new(&self.server_url()).map_err(CommandError::from)
+        let url = self.server_url();
+        let mut http = lock(&self.http);
+        match http.as_ref() {
+            Some(client) if client.base_url() == url.trim_end_matches('/') => Ok(client.clone()),
+            _ => {
+                let client = Client::new(&url).map_err(CommandError::from)?;
+                *http = Some(client.clone());
+                Ok(client)
+            }
+        }
     }
 
     pub fn status(&self) -> AppStatus {

@@ -276,7 +276,17 @@ pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
         String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
     };
     let (uid, gid) = (id("-u"), id("-g"));
-    let out = Command::new(std::env::current_exe().expect("this test binary"))
+    // The target directory may sit where only root can read (CI keeps it under /root):
+    // the other account runs a copy from a directory it can reach.
+    let copy_dir = tempfile::tempdir().expect("temp dir");
+    let copy = copy_dir.path().join("bridge-helper");
+    std::fs::copy(std::env::current_exe().expect("this test binary"), &copy)
+        .expect("copy the test binary");
+    for path in [copy_dir.path(), copy.as_path()] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("make the copy reachable");
+    }
+    let out = Command::new(&copy)
         .args([
             "--exact",
             "bridge::bridge_helper_as_another_user",
