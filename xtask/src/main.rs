@@ -20,6 +20,7 @@ tasks:
         this machine's agent, and open the desktop app, until Ctrl-C
   test  install what the tests need, then UI typecheck/tests/build, fmt check,
         clippy -D warnings, all tests including the desktop end to end under Xvfb
+  icons regenerate every app icon size from icons/deskside.svg
   bench [--quick] [-- <deskside-bench run options>]
         build release binaries, run the benchmarks, write BENCHMARKS.md
 ";
@@ -35,6 +36,7 @@ fn main() {
         "run" => run::run(args),
         "test" => test::test(args),
         "bench" => bench::bench(args),
+        "icons" => ui::icons(args),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())

@@ -81,3 +81,34 @@ pub fn ensure_tauri_driver() -> Result {
     }
     cmd::run(cmd::cargo().args(["install", "tauri-driver", "--locked", &cmd::jobs_flag()]))
 }
+
+/// `cargo xtask icons`: every app icon size from the one source drawing `icons/deskside.svg`
+/// (rendered at 1024² by librsvg, then cut by `tauri icon`). Mobile sizes are not kept.
+pub fn icons(args: Vec<String>) -> Result {
+    cmd::reject_leftovers(&args, "usage: cargo xtask icons")?;
+    crate::debian::ensure_packages(&["librsvg2-bin"])?;
+    install_dependencies()?;
+    let icons = cmd::repo_root().join("icons");
+    let rendered = cmd::target_dir()?.join("deskside-icon-1024.png");
+    cmd::run(
+        Command::new("rsvg-convert")
+            .args(["-w", "1024", "-h", "1024", "-o"])
+            .arg(&rendered)
+            .arg(icons.join("deskside.svg")),
+    )?;
+    cmd::run(
+        npm()
+            .args(["exec", "--", "tauri", "icon"])
+            .arg(&rendered)
+            .arg("-o")
+            .arg(&icons),
+    )?;
+    for mobile in ["android", "ios"] {
+        let dir = icons.join(mobile);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| format!("removing {}: {e}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
