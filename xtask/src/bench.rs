@@ -1,9 +1,15 @@
 //! `cargo xtask bench`: release builds, the benchmark driver, then BENCHMARKS.md.
+//!
+//! Each run's raw figures go to `target/bench/results.json`, and are merged into the
+//! record of earlier runs on this machine (`target/bench/record.json`, quick runs in
+//! `record-quick.json`): a run of a few benchmarks (`-- --only NAME,…`) replaces their
+//! sections in BENCHMARKS.md and keeps the others', which name the run they come from.
 
 use std::process::Command;
 
-use crate::bench_report;
+use crate::bench_report::{self, RunInfo};
 use crate::cmd::{self, Result};
+use crate::{machine, ui};
 
 const USAGE: &str = "usage: cargo xtask bench [--quick] [-- <deskside-bench run options>]";
 
@@ -49,6 +55,7 @@ pub fn bench(mut args: Vec<String>) -> Result {
     };
     let server_built = build("deskside-server");
     let agent_built = build("deskside-agent");
+    let app_built = wants_desktop(&driver_args) && build_app();
 
     let target_dir = cmd::target_dir()?;
     let release_dir = target_dir.join("release");
@@ -75,6 +82,9 @@ pub fn bench(mut args: Vec<String>) -> Result {
             .arg("--agent")
             .arg(release_dir.join("deskside-agent"));
     }
+    if app_built {
+        driver.arg("--app").arg(release_dir.join("deskside"));
+    }
     if quick {
         driver.arg("--quick");
     }
@@ -87,18 +97,37 @@ pub fn bench(mut args: Vec<String>) -> Result {
     });
     cmd::run(&mut driver)?;
 
-    let results = std::fs::read_to_string(&results_path)
-        .map_err(|error| format!("reading {}: {error}", results_path.display()))?;
-    let results: serde_json::Value = serde_json::from_str(&results)
-        .map_err(|error| format!("{} is not JSON: {error}", results_path.display()))?;
-    let report = bench_report::render(&results, &invocation, load_before.as_deref());
+    let results = read_json(&results_path)?;
+    let record_path = work_dir.join(if results["settings"]["quick"] == true {
+        "record-quick.json"
+    } else {
+        "record.json"
+    });
+    // A missing or unreadable record only means nothing earlier to keep.
+    let record = read_json(&record_path).ok();
+    let record = bench_report::merge(
+        record,
+        results,
+        RunInfo {
+            date: machine::utc_now(),
+            command: &invocation,
+            commit: machine::commit(),
+            load_before: load_before.as_deref(),
+        },
+    );
+    let record_json = serde_json::to_string_pretty(&record)
+        .map_err(|error| format!("encoding the record: {error}"))?;
+    std::fs::write(&record_path, record_json + "\n")
+        .map_err(|error| format!("writing {}: {error}", record_path.display()))?;
+    let report = bench_report::render(&record);
     let out = cmd::repo_root().join("BENCHMARKS.md");
     std::fs::write(&out, &report.markdown)
         .map_err(|error| format!("writing {}: {error}", out.display()))?;
     println!(
-        "wrote {} (raw figures: {})",
+        "wrote {} (raw figures: {}; every run kept: {})",
         out.display(),
-        results_path.display()
+        results_path.display(),
+        record_path.display()
     );
 
     if report.failures.is_empty() {
@@ -113,9 +142,57 @@ pub fn bench(mut args: Vec<String>) -> Result {
     }
 }
 
+fn read_json(path: &std::path::Path) -> Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|error| format!("reading {}: {error}", path.display()))?;
+    Ok(serde_json::from_str(&text)
+        .map_err(|error| format!("{} is not JSON: {error}", path.display()))?)
+}
+
+/// Whether the driver's options ask for a desktop benchmark: all do without `--only`.
+fn wants_desktop(driver_args: &[String]) -> bool {
+    let mut only: Vec<&str> = Vec::new();
+    let mut args = driver_args.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--only" {
+            only.extend(args.next().map(String::as_str));
+        } else if let Some(names) = arg.strip_prefix("--only=") {
+            only.push(names);
+        }
+    }
+    only.is_empty()
+        || only
+            .iter()
+            .flat_map(|names| names.split(','))
+            .any(|name| name.starts_with("desktop-"))
+}
+
+/// The desktop app in release with the UI built in (the UI first: the app embeds
+/// `ui/dist`), and tauri-driver for the queue benchmark. Not fatal: without the app the
+/// desktop benchmarks say they did not run.
+fn build_app() -> bool {
+    if let Err(error) = ui::ensure_tauri_driver() {
+        println!("warning: {error}; the console queue benchmark will not run");
+    }
+    let built = ui::build().and_then(|()| {
+        cmd::run(cmd::cargo().args(["build", "--release", "-p", "deskside", &cmd::jobs_flag()]))
+    });
+    if let Err(error) = &built {
+        println!("warning: {error}; the desktop benchmarks will not run");
+    }
+    built.is_ok()
+}
+
 /// Never fatal: a missing comparison is reported in BENCHMARKS.md with its reason.
 fn ensure_bench_packages() {
-    if let Err(error) = crate::debian::ensure_packages(BENCH_DEBIAN_PACKAGES) {
+    // The desktop app's: GTK/WebKit to build it, Xvfb, D-Bus, GNOME Keyring and
+    // WebKitWebDriver to run it.
+    let packages: Vec<&str> = BENCH_DEBIAN_PACKAGES
+        .iter()
+        .chain(ui::DEBIAN_PACKAGES)
+        .copied()
+        .collect();
+    if let Err(error) = crate::debian::ensure_packages(&packages) {
         println!("warning: could not install the benchmark packages: {error}");
     }
 }

@@ -20,10 +20,14 @@ const LONG_POLL_TARGET_BYTES: f64 =
     LONG_POLL_TARGET_TOTAL_MIB * 1024.0 * 1024.0 / LONG_POLL_TARGET_ENDPOINTS;
 /// PLATFORM.md: a bare axum long-poll handler, per connection with a request in flight.
 const BARE_AXUM_LONG_POLL_BYTES: f64 = 19_500.0;
+const DESKTOP_START_TARGET_MS: f64 = 1000.0;
+const DESKTOP_IDLE_TARGET_MIB: f64 = 150.0;
+const DESKTOP_SYNC_TARGET_MS: f64 = 50.0;
 
 pub struct Report {
     pub markdown: String,
-    /// Names of benchmarks that did not produce a figure.
+    /// Names of benchmarks of the newest run that did not produce a figure (failures kept
+    /// from earlier runs are in the markdown, not here).
     pub failures: Vec<String>,
 }
 
@@ -31,7 +35,15 @@ pub struct Report {
 #[derive(Default)]
 struct Doc {
     text: String,
-    failures: Vec<(String, String)>,
+    failures: Vec<Failure>,
+    /// Whether the section being written comes from the newest run.
+    newest: bool,
+}
+
+struct Failure {
+    name: String,
+    error: String,
+    newest: bool,
 }
 
 impl Doc {
@@ -41,29 +53,125 @@ impl Doc {
     }
 
     fn fail(&mut self, name: &str, error: &str) -> String {
-        self.failures.push((name.to_owned(), error.to_owned()));
+        self.failures.push(Failure {
+            name: name.to_owned(),
+            error: error.to_owned(),
+            newest: self.newest,
+        });
         "**failed** (see below)".to_owned()
     }
 }
 
-/// `load_before` is /proc/loadavg as the driver started: other work on the machine skews
-/// every figure, and this shows whether there was any.
-pub fn render(results: &Value, invocation: &str, load_before: Option<&str>) -> Report {
+/// Where one run's figures came from.
+pub struct RunInfo<'a> {
+    pub date: String,
+    pub command: &'a str,
+    pub commit: String,
+    /// /proc/loadavg as the driver started: other work on the machine skews every figure,
+    /// and this shows whether there was any.
+    pub load_before: Option<&'a str>,
+}
+
+type WriteSection = fn(&mut Doc, &Value);
+
+/// The sections of deskside-bench's results, in the order BENCHMARKS.md shows them: the
+/// key in the results, its name in the table of runs, and what writes it.
+const SECTIONS: &[(&str, &str, WriteSection)] = &[
+    ("throughput", "create throughput", throughput),
+    ("queries", "queries", queries),
+    ("diagnostics", "diagnostics", diagnostics),
+    ("orderLatency", "order latency", order_latency),
+    ("longPollMemory", "long-poll memory", long_poll_memory),
+    ("desktopStart", "desktop start", desktop_start),
+    ("desktopMemory", "desktop memory", desktop_memory),
+    ("desktopQueue", "desktop queue", desktop_queue),
+    ("desktopSync", "desktop sync", desktop_sync),
+];
+
+fn has_section(results: &Value, key: &str) -> bool {
+    match &results[key] {
+        Value::Null => false,
+        Value::Array(entries) => !entries.is_empty(),
+        _ => true,
+    }
+}
+
+/// Adds a run's results to the record of earlier runs on this machine, so a run of a few
+/// benchmarks (`--only`) updates their figures in BENCHMARKS.md and keeps the others'.
+///
+/// The record is `{"runs": [{date, command, commit, loadBefore, results}]}`, oldest first.
+/// Each section lives in exactly one run: the newest that measured it. A section is
+/// replaced whole (a baseline and what it is compared with always come from one run), and
+/// runs left with no section are dropped. Quick and full runs never mix: a record of the
+/// other kind is replaced.
+pub fn merge(record: Option<Value>, results: Value, run: RunInfo<'_>) -> Value {
+    let quick = results["settings"]["quick"].as_bool() == Some(true);
+    let measured: Vec<&str> = SECTIONS
+        .iter()
+        .map(|(key, _, _)| *key)
+        .filter(|key| has_section(&results, key))
+        .collect();
+    let mut runs: Vec<Value> = record
+        .and_then(|record| record["runs"].as_array().cloned())
+        .unwrap_or_default();
+    runs.retain(|earlier| {
+        (earlier["results"]["settings"]["quick"].as_bool() == Some(true)) == quick
+    });
+    for earlier in &mut runs {
+        if let Some(sections) = earlier["results"].as_object_mut() {
+            for key in &measured {
+                sections.remove(*key);
+            }
+        }
+    }
+    runs.retain(|earlier| {
+        SECTIONS
+            .iter()
+            .any(|(key, _, _)| has_section(&earlier["results"], key))
+    });
+    runs.push(serde_json::json!({
+        "date": run.date,
+        "command": run.command,
+        "commit": run.commit,
+        "loadBefore": run.load_before,
+        "results": results,
+    }));
+    serde_json::json!({ "runs": runs })
+}
+
+/// BENCHMARKS.md from a record ([`merge`]): each section from the run that measured it.
+pub fn render(record: &Value) -> Report {
+    let runs = record["runs"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     let mut doc = Doc::default();
-    header(&mut doc, results, invocation, load_before);
-    throughput(&mut doc, results);
-    queries(&mut doc, results);
-    diagnostics(&mut doc, results);
-    order_latency(&mut doc, results);
-    long_poll_memory(&mut doc, results);
+    header(&mut doc, runs);
+    let mut desktop_heading = false;
+    for (key, _, write) in SECTIONS {
+        let Some(index) = runs
+            .iter()
+            .rposition(|run| has_section(&run["results"], key))
+        else {
+            continue;
+        };
+        doc.newest = index + 1 == runs.len();
+        if key.starts_with("desktop") && !desktop_heading {
+            desktop_heading = true;
+            desktop_intro(&mut doc);
+        }
+        write(&mut doc, &runs[index]["results"]);
+    }
     failures(&mut doc);
     Report {
-        failures: doc.failures.iter().map(|(name, _)| name.clone()).collect(),
+        failures: doc
+            .failures
+            .iter()
+            .filter(|failure| failure.newest)
+            .map(|failure| failure.name.clone())
+            .collect(),
         markdown: doc.text,
     }
 }
 
-fn header(doc: &mut Doc, results: &Value, invocation: &str, load_before: Option<&str>) {
+fn header(doc: &mut Doc, runs: &[Value]) {
     doc.line("# Benchmarks");
     doc.line("");
     doc.line(
@@ -73,19 +181,55 @@ fn header(doc: &mut Doc, results: &Value, invocation: &str, load_before: Option<
     doc.line("");
     doc.line("| | |");
     doc.line("|---|---|");
-    doc.line(format!("| date | {} |", machine::utc_now()));
-    doc.line(format!("| command | `{invocation}` |"));
-    doc.line(format!("| commit | {} |", machine::commit()));
+    let text = |run: &Value, field: &str| run[field].as_str().unwrap_or("?").to_owned();
+    if let [run] = runs {
+        doc.line(format!("| date | {} |", text(run, "date")));
+        doc.line(format!("| command | `{}` |", text(run, "command")));
+        doc.line(format!("| commit | {} |", text(run, "commit")));
+    }
     doc.line(format!("| CPU | {} |", machine::cpu()));
     doc.line(format!("| memory | {} |", machine::memory()));
     doc.line(format!("| OS | {} |", machine::os()));
     doc.line(format!("| kernel | {} |", machine::kernel()));
     doc.line(format!("| rustc | {} |", machine::rustc()));
-    if let Some(load) = load_before {
+    if let [run] = runs
+        && let Some(load) = run["loadBefore"].as_str()
+    {
         doc.line(format!("| load average (1, 5, 15 min) at start | {load} |"));
     }
     doc.line("");
-    if results["settings"]["quick"].as_bool() == Some(true) {
+    if runs.len() > 1 {
+        doc.line(
+            "The figures come from several runs on this machine; each section is from the \
+             newest run that measured it, whole (its baselines with it):",
+        );
+        doc.line("");
+        doc.line(
+            "| run | date | command | commit | load average (1, 5, 15 min) at start | sections |",
+        );
+        doc.line("|---:|---|---|---|---|---|");
+        for (index, run) in runs.iter().enumerate() {
+            let sections: Vec<&str> = SECTIONS
+                .iter()
+                .filter(|(key, _, _)| has_section(&run["results"], key))
+                .map(|(_, name, _)| *name)
+                .collect();
+            doc.line(format!(
+                "| {} | {} | `{}` | {} | {} | {} |",
+                index + 1,
+                text(run, "date"),
+                text(run, "command"),
+                text(run, "commit"),
+                run["loadBefore"].as_str().unwrap_or("–"),
+                sections.join(", ")
+            ));
+        }
+        doc.line("");
+    }
+    if runs
+        .iter()
+        .any(|run| run["results"]["settings"]["quick"].as_bool() == Some(true))
+    {
         doc.line(
             "> **Quick run** (`--quick`): short windows and a small database, a smoke test. \
              Run `cargo xtask bench` for the figures of record.",
@@ -539,6 +683,478 @@ fn long_poll_memory(doc: &mut Doc, results: &Value) {
     doc.line("");
 }
 
+fn desktop_intro(doc: &mut Doc) {
+    doc.line("## Desktop app");
+    doc.line("");
+    doc.line(
+        "The release `deskside` binary (UI built in) in a private desktop session: Xvfb \
+         (1440×900, 24-bit; software rendering), a D-Bus session bus with GNOME Keyring. \
+         Targets (DESIGN.md): cold start to interactive under 1 s and idle RSS under 150 \
+         MiB; incremental sync after 10 changes on a 100,000-ticket history under 50 ms; \
+         and (UI.md) a queue of 10,000+ rows without lag.",
+    );
+    doc.line("");
+}
+
+fn desktop_start(doc: &mut Doc, results: &Value) {
+    let report = &results["desktopStart"];
+    let runs = number(&report["runs"], 0);
+    doc.line("### Cold start to interactive");
+    doc.line("");
+    doc.line(format!(
+        "{runs} starts after one unmeasured start (so binaries and libraries are in the OS \
+         file cache, as for every start but the first after boot), each with a fresh home: \
+         new app data directory and new WebKit storage and caches (`XDG_*` directories), so \
+         every start is a first launch. Interactive: the app logs when the window's first \
+         request arrives (React mounted and asking for data); the driver times spawn → that \
+         line, then stops the app (SIGTERM). The app's log also says how long after its \
+         `main` began, which splits the figure. Baseline, in the same run and alternating \
+         with the app: {}. Target (DESIGN.md): under {DESKTOP_START_TARGET_MS} ms, judged \
+         on p95.",
+        report["baseline"]["description"]
+            .as_str()
+            .unwrap_or("WebKitGTK's MiniBrowser")
+    ));
+    doc.line("");
+    if let Some(error) = report["error"].as_str() {
+        let failed = doc.fail("desktop-start", error);
+        doc.line(format!("No figure: {failed}."));
+        doc.line("");
+        return;
+    }
+    let app = &report["app"];
+    let baseline = &report["baseline"]["wall"];
+    let baseline_p50 = baseline["p50Ms"].as_f64().filter(|ms| *ms > 0.0);
+    doc.line("| measured | runs | p50 ms | p95 ms | max ms | × baseline (p50) | target |");
+    doc.line("|---|---:|---:|---:|---:|---:|---|");
+    let p95 = app["wall"]["p95Ms"].as_f64().unwrap_or(f64::INFINITY);
+    let met = p95 < DESKTOP_START_TARGET_MS;
+    // (what, figures, compared with the baseline, verdict)
+    let rows: [(&str, &Value, bool, &str); 4] = [
+        (
+            "**deskside**: spawn → the window's first request",
+            &app["wall"],
+            true,
+            if met { "met" } else { "**not met**" },
+        ),
+        (
+            "of which in the app: `main` → first request (its log)",
+            &app["inApp"],
+            false,
+            "",
+        ),
+        (
+            "of which before `main`: exec, dynamic linking",
+            &app["beforeMain"],
+            false,
+            "",
+        ),
+        (
+            "baseline: MiniBrowser, spawn → the page's request",
+            baseline,
+            true,
+            "",
+        ),
+    ];
+    for (what, latency, compared, verdict) in rows {
+        if latency.is_null() {
+            continue;
+        }
+        doc.line(format!(
+            "| {what} | {} | {} | {} | {} | {} | {verdict} |",
+            number(&latency["samples"], 0),
+            number(&latency["p50Ms"], 0),
+            number(&latency["p95Ms"], 0),
+            number(&latency["maxMs"], 0),
+            if compared {
+                ratio(latency["p50Ms"].as_f64(), baseline_p50)
+            } else {
+                String::new()
+            },
+        ));
+    }
+    doc.line("");
+    if let Some(samples) = app["wallSamplesMs"].as_array() {
+        let samples: Vec<String> = samples.iter().map(|ms| number(ms, 0)).collect();
+        doc.line(format!("Each start, ms: {}.", samples.join(", ")));
+        doc.line("");
+    }
+    doc.line(format!(
+        "Cold start target: {}: p95 {p95:.0} ms, max {} ms.",
+        if met { "**met**" } else { "**not met**" },
+        number(&app["wall"]["maxMs"], 0)
+    ));
+    doc.line("");
+    if let Some(error) = report["baseline"]["error"].as_str() {
+        let failed = doc.fail("desktop-start/baseline", error);
+        doc.line(format!("Baseline: {failed}."));
+        doc.line("");
+    }
+}
+
+fn desktop_memory(doc: &mut Doc, results: &Value) {
+    let report = &results["desktopMemory"];
+    doc.line("### Idle memory");
+    doc.line("");
+    doc.line(format!(
+        "The app started with a fresh home (not signed in: the end user's \"Get help\" \
+         screen), left idle {} s once interactive, then the memory of it and every process \
+         below it (WebKit's web and network processes), from /proc. RSS counts a shared \
+         page (libraries, shared memory) in every process that maps it, so its sum is an \
+         upper bound; PSS divides each shared page among its users, so its sum counts each \
+         page once. The baseline, MiniBrowser on a one-line page, is read the same way in \
+         the same run. Target (DESIGN.md): RSS of the app and its web process under \
+         {DESKTOP_IDLE_TARGET_MIB} MiB (judged on the RSS sum of all its processes).",
+        number(&report["idleSeconds"], 0)
+    ));
+    doc.line("");
+    if let Some(error) = report["error"].as_str() {
+        let failed = doc.fail("desktop-memory", error);
+        doc.line(format!("No figure: {failed}."));
+        doc.line("");
+        return;
+    }
+    doc.line("| program | process | RSS | PSS |");
+    doc.line("|---|---|---:|---:|");
+    let programs = [
+        ("deskside", &report["app"]),
+        ("baseline: MiniBrowser", &report["baseline"]),
+    ];
+    for (program, tree) in programs {
+        let Some(processes) = tree["processes"].as_array() else {
+            continue;
+        };
+        for process in processes {
+            doc.line(format!(
+                "| {program} | {} | {} | {} |",
+                process["name"].as_str().unwrap_or("?"),
+                mib(&process["rssKib"]),
+                mib(&process["pssKib"])
+            ));
+        }
+        doc.line(format!(
+            "| **{program}, total** | {} processes | **{}** | {} |",
+            processes.len(),
+            mib(&tree["totalRssKib"]),
+            mib(&tree["totalPssKib"])
+        ));
+    }
+    doc.line("");
+    if let Some(rss_kib) = report["app"]["totalRssKib"].as_f64() {
+        let rss_mib = rss_kib / 1024.0;
+        let met = rss_mib < DESKTOP_IDLE_TARGET_MIB;
+        doc.line(format!(
+            "Idle memory target: {}: {rss_mib:.1} MiB RSS in all ({} PSS); {} the baseline's RSS.",
+            if met { "**met**" } else { "**not met**" },
+            mib(&report["app"]["totalPssKib"]),
+            ratio(
+                Some(rss_kib),
+                report["baseline"]["totalRssKib"]
+                    .as_f64()
+                    .filter(|kib| *kib > 0.0)
+            )
+        ));
+        doc.line("");
+    }
+    if let Some(error) = report["baselineError"].as_str() {
+        let failed = doc.fail("desktop-memory/baseline", error);
+        doc.line(format!("Baseline: {failed}."));
+        doc.line("");
+    }
+}
+
+fn desktop_queue(doc: &mut Doc, results: &Value) {
+    let report = &results["desktopQueue"];
+    let tickets = thousands(report["tickets"].as_f64().unwrap_or(0.0));
+    let expected = report["expectedRows"].as_f64();
+    doc.line("### Console queue");
+    doc.line("");
+    doc.line(format!(
+        "A desk seeded with the demo staff and {tickets} tickets (`deskside-server demo \
+         seed --bulk-tickets`{}), so its \"All open\" view lists {} of them ({} of the \
+         generated history is open). The app runs under tauri-driver (WebKitWebDriver) \
+         with a fresh home; the demo agent signs in and the console opens on \"All open\". \
+         Every figure is measured inside the page with `performance.now()` and \
+         `requestAnimationFrame`, so WebDriver's round trips are not in them. Signing in \
+         starts the app's first sync of the whole history; the queue is scrolled once it \
+         is over (the app's, its web processes' and the server's CPU all quiet). Scrolling \
+         sets the queue's scroll position to the bottom every frame, so the console fetches \
+         page after page (200 rows each, through the app from the server) until the last \
+         row is drawn; then jumps to pseudo-random rows time how long a far scroll takes to \
+         draw. The baseline for frame times, in the same run: frames with the queue shown and \
+         nothing changing. No numeric target: UI.md asks for 10,000+ rows without lag; one \
+         frame at 60 Hz is 16.7 ms.",
+        report["seedingSeconds"]
+            .as_f64()
+            .map(|seconds| format!(", {seconds:.1} s"))
+            .unwrap_or_default(),
+        expected.map_or_else(|| "?".to_owned(), thousands),
+        match (expected, report["tickets"].as_f64()) {
+            (Some(open), Some(all)) if all > 0.0 => format!("{:.1} %", open / all * 100.0),
+            _ => "part".to_owned(),
+        }
+    ));
+    doc.line("");
+    let window = &report["window"];
+    let sign_in = &report["signIn"];
+    let scroll = &report["scroll"];
+    let jumps = &report["jumps"]["latency"];
+    let mut rows: Vec<(String, String)> = Vec::new();
+    if !window.is_null() {
+        let queue_height = window["queueHeight"].as_f64().unwrap_or(0.0);
+        let row_height = window["rowHeight"].as_f64().unwrap_or(0.0);
+        rows.push((
+            "window (CSS pixels)".into(),
+            format!(
+                "{}×{} at device pixel ratio {}; the queue area is {} px high, {} rows of {} px",
+                number(&window["innerWidth"], 0),
+                number(&window["innerHeight"], 0),
+                number(&window["devicePixelRatio"], 0),
+                number(&window["queueHeight"], 0),
+                if row_height > 0.0 {
+                    format!("{:.1}", queue_height / row_height)
+                } else {
+                    "?".to_owned()
+                },
+                number(&window["rowHeight"], 0)
+            ),
+        ));
+    }
+    if !sign_in.is_null() {
+        rows.push((
+            "\"Sign in\" clicked → console shown".into(),
+            format!("{} ms", number(&sign_in["toConsoleMs"], 0)),
+        ));
+        rows.push((
+            "\"Sign in\" clicked → first queue row drawn".into(),
+            format!(
+                "{} ms ({} rows loaded)",
+                number(&sign_in["toFirstRowMs"], 0),
+                number(&sign_in["rowsLoaded"], 0)
+            ),
+        ));
+    }
+    if !report["openQueue"].is_null() {
+        rows.push((
+            "**\"Console\" clicked → first row of \"All open\" drawn** (signed in; page \
+             reloaded, so nothing cached in it)"
+                .into(),
+            format!(
+                "**{} ms** ({} rows loaded)",
+                number(&report["openQueue"]["toFirstRowMs"], 0),
+                number(&report["openQueue"]["rowsLoaded"], 0)
+            ),
+        ));
+    }
+    if !report["firstSync"].is_null() {
+        rows.push((
+            "the app's first sync after signing in (waited out)".into(),
+            format!(
+                "quiet after {} s{}",
+                number(&report["firstSync"]["waitedSeconds"], 1),
+                if report["firstSync"]["settled"] == Value::Bool(false) {
+                    " (**still busy**: measured anyway)"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    if !scroll.is_null() {
+        let rows_loaded = scroll["rows"].as_f64().unwrap_or(0.0);
+        rows.push((
+            "**scroll to the end**, loading every row".into(),
+            format!(
+                "**{} rows in {:.1} s, {} rows/s** ({} pages){}",
+                thousands(rows_loaded),
+                scroll["totalMs"].as_f64().unwrap_or(f64::NAN) / 1000.0,
+                thousands(scroll["rowsPerSec"].as_f64().unwrap_or(0.0)),
+                number(&scroll["pages"], 0),
+                if scroll["complete"] == Value::Bool(true) {
+                    String::new()
+                } else {
+                    format!(
+                        "; **incomplete**: {} expected",
+                        expected.map_or_else(|| "?".to_owned(), thousands)
+                    )
+                }
+            ),
+        ));
+        let frames = &scroll["frameInterval"];
+        let idle = &report["idleFrameInterval"];
+        rows.push((
+            "frame interval while scrolling".into(),
+            format!(
+                "p50 {} ms, p95 {} ms, p99 {} ms, max {} ms ({} frames); {} the idle frame interval (p50)",
+                number(&frames["p50Ms"], 1),
+                number(&frames["p95Ms"], 1),
+                number(&frames["p99Ms"], 1),
+                number(&frames["maxMs"], 1),
+                number(&frames["samples"], 0),
+                ratio(
+                    frames["p50Ms"].as_f64(),
+                    idle["p50Ms"].as_f64().filter(|ms| *ms > 0.0)
+                )
+            ),
+        ));
+        if !idle.is_null() {
+            rows.push((
+                "baseline: frame interval with the queue shown, nothing changing".into(),
+                format!(
+                    "p50 {} ms, p95 {} ms, max {} ms ({} frames)",
+                    number(&idle["p50Ms"], 1),
+                    number(&idle["p95Ms"], 1),
+                    number(&idle["maxMs"], 1),
+                    number(&idle["samples"], 0)
+                ),
+            ));
+        }
+        rows.push((
+            "rows in the page at once (virtualised)".into(),
+            format!("at most {}", number(&scroll["maxRowsInDom"], 0)),
+        ));
+    }
+    if !jumps.is_null() {
+        rows.push((
+            "jump to a random row → drawn and on screen".into(),
+            format!(
+                "p50 {} ms, p95 {} ms, max {} ms over {} jumps (at most {} frames)",
+                number(&jumps["p50Ms"], 1),
+                number(&jumps["p95Ms"], 1),
+                number(&jumps["maxMs"], 1),
+                number(&jumps["samples"], 0),
+                number(&report["jumps"]["maxFrames"], 0)
+            ),
+        ));
+    }
+    if !report["memoryAfterScroll"].is_null() {
+        let memory = &report["memoryAfterScroll"];
+        let web_process = memory["processes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|process| {
+                process["name"]
+                    .as_str()
+                    .is_some_and(|name| name.starts_with("WebKitWebProc"))
+            });
+        rows.push((
+            "memory with every row loaded (app and its WebKit processes)".into(),
+            format!(
+                "RSS {}{}, PSS {}",
+                mib(&memory["totalRssKib"]),
+                web_process
+                    .map(|process| format!(" (the web process {})", mib(&process["rssKib"])))
+                    .unwrap_or_default(),
+                mib(&memory["totalPssKib"])
+            ),
+        ));
+    }
+    if !rows.is_empty() {
+        doc.line("| measured | figure |");
+        doc.line("|---|---|");
+        for (what, figure) in rows {
+            doc.line(format!("| {what} | {figure} |"));
+        }
+        doc.line("");
+    }
+    if let Some(path) = report["screenshot"].as_str() {
+        doc.line(format!("Screenshot after the jumps: `{path}`."));
+        doc.line("");
+    }
+    if let Some(error) = report["error"].as_str() {
+        let failed = doc.fail("desktop-queue", error);
+        doc.line(format!("Not a complete run: {failed}."));
+        doc.line("");
+    }
+}
+
+fn desktop_sync(doc: &mut Doc, results: &Value) {
+    let report = &results["desktopSync"];
+    let initial = &report["initial"];
+    doc.line("### Incremental sync");
+    doc.line("");
+    doc.line(format!(
+        "`deskside-client`'s `LocalStore::sync`, as the app runs it, against the release \
+         server over HTTP, into a SQLite file on disk (WAL, synchronous=NORMAL). History: \
+         {} tickets{}; the store's first sync pulled {} tickets in {} pages in {} s. Then \
+         {} measured rounds after {} unmeasured: a sync with nothing changed (the baseline: \
+         one round trip and an empty commit), then {} changes, each {}, on {} distinct \
+         tickets (not timed), then the sync that brings them (timed; each round checks it \
+         brought every changed ticket). Target (DESIGN.md): under {DESKTOP_SYNC_TARGET_MS} \
+         ms, judged on p95.",
+        thousands(report["tickets"].as_f64().unwrap_or(0.0)),
+        report["seedingSeconds"]
+            .as_f64()
+            .map(|seconds| format!(" (seeded in {seconds:.1} s)"))
+            .unwrap_or_default(),
+        thousands(initial["tickets"].as_f64().unwrap_or(0.0)),
+        number(&initial["pages"], 0),
+        number(&initial["seconds"], 1),
+        number(&report["iterations"], 0),
+        number(&report["warmupRounds"], 0),
+        number(&report["changesPerSync"], 0),
+        report["change"].as_str().unwrap_or("?"),
+        number(&report["changesPerSync"], 0),
+    ));
+    doc.line("");
+    if let Some(error) = report["error"].as_str() {
+        let failed = doc.fail("desktop-sync", error);
+        doc.line(format!("No figure: {failed}."));
+        doc.line("");
+        return;
+    }
+    let baseline_p50 = report["noChange"]["p50Ms"].as_f64().filter(|ms| *ms > 0.0);
+    let p95 = report["incremental"]["p95Ms"]
+        .as_f64()
+        .unwrap_or(f64::INFINITY);
+    let met = p95 < DESKTOP_SYNC_TARGET_MS;
+    doc.line(
+        "| sync | syncs | p50 ms | p95 ms | p99 ms | max ms | tickets brought (mean) | × no change (p50) | target |",
+    );
+    doc.line("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    let rows = [
+        (
+            format!("**after {} changes**", number(&report["changesPerSync"], 0)),
+            &report["incremental"],
+            &report["meanFetchedIncremental"],
+            if met { "met" } else { "**not met**" },
+        ),
+        (
+            "no change (baseline)".to_owned(),
+            &report["noChange"],
+            &report["meanFetchedNoChange"],
+            "",
+        ),
+    ];
+    for (what, latency, fetched, verdict) in rows {
+        doc.line(format!(
+            "| {what} | {} | {} | {} | {} | {} | {} | {} | {verdict} |",
+            number(&latency["samples"], 0),
+            number(&latency["p50Ms"], 2),
+            number(&latency["p95Ms"], 2),
+            number(&latency["p99Ms"], 2),
+            number(&latency["maxMs"], 1),
+            number(fetched, 1),
+            ratio(latency["p50Ms"].as_f64(), baseline_p50),
+        ));
+    }
+    doc.line("");
+    doc.line(format!(
+        "Incremental sync target: {}: p95 {p95:.2} ms.",
+        if met { "**met**" } else { "**not met**" }
+    ));
+    doc.line("");
+}
+
+/// `value / base` as "1.8×", or "–" when either is missing.
+fn ratio(value: Option<f64>, base: Option<f64>) -> String {
+    match (value, base) {
+        (Some(value), Some(base)) => format!("{:.1}×", value / base),
+        _ => "–".to_owned(),
+    }
+}
+
 fn failures(doc: &mut Doc) {
     if doc.failures.is_empty() {
         return;
@@ -546,11 +1162,19 @@ fn failures(doc: &mut Doc) {
     let failures = std::mem::take(&mut doc.failures);
     doc.line("## Failures");
     doc.line("");
-    for (name, error) in &failures {
-        doc.line(format!("### {name}"));
+    for failure in &failures {
+        doc.line(format!(
+            "### {}{}",
+            failure.name,
+            if failure.newest {
+                ""
+            } else {
+                " (an earlier run)"
+            }
+        ));
         doc.line("");
         doc.line("```text");
-        doc.line(error.trim_end());
+        doc.line(failure.error.trim_end());
         doc.line("```");
         doc.line("");
     }
@@ -599,6 +1223,19 @@ fn one_line(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run_info(command: &str) -> RunInfo<'_> {
+        RunInfo {
+            date: "2026-11-25 16:00 UTC".into(),
+            command,
+            commit: "`abc1234`".into(),
+            load_before: Some("0.10, 0.20, 0.30"),
+        }
+    }
+
+    fn one_run(results: Value, command: &str) -> Report {
+        render(&merge(None, results, run_info(command)))
+    }
 
     #[test]
     fn thousands_separators() {
@@ -652,7 +1289,7 @@ mod tests {
                      "serverPolling": {"openFiles": {"total": 19040, "sockets": 19004}, "threads": 20}}
                 ]}
         });
-        let report = render(&results, "cargo xtask bench", None);
+        let report = one_run(results, "cargo xtask bench");
         let markdown = &report.markdown;
         assert!(markdown.contains(
             "| agent-one-shot | one-shot | 20 | 205.8 | 210.2 | 25.3 KiB JSON | system 286 B; unavailable: logs | met |"
@@ -689,7 +1326,7 @@ mod tests {
             ],
             "queries": {"tickets": 50000, "error": "seed failed"}
         });
-        let report = render(&results, "cargo xtask bench --quick", None);
+        let report = one_run(results, "cargo xtask bench --quick");
         assert_eq!(report.failures, ["deskside-create", "deskside-queries"]);
         assert!(
             report
@@ -702,5 +1339,140 @@ mod tests {
                 .contains("Create target: not measured in this run.")
         );
         assert!(report.markdown.contains("not run: no binary"));
+    }
+    #[test]
+    fn one_run_keeps_the_single_run_header() {
+        let report = one_run(
+            serde_json::json!({"settings": {"quick": false}, "throughput": []}),
+            "cargo xtask bench",
+        );
+        assert!(
+            report
+                .markdown
+                .contains("| command | `cargo xtask bench` |")
+        );
+        assert!(report.markdown.contains("| commit | `abc1234` |"));
+        assert!(
+            report
+                .markdown
+                .contains("| load average (1, 5, 15 min) at start | 0.10, 0.20, 0.30 |")
+        );
+        assert!(!report.markdown.contains("several runs"));
+    }
+
+    #[test]
+    fn a_partial_run_replaces_its_sections_and_keeps_the_others() {
+        let full = serde_json::json!({
+            "settings": {"quick": false},
+            "throughput": [{"name": "echo", "description": "echo", "result": {
+                "requestsPerSec": 1000.0, "errors": 0,
+                "latency": {"p50Ms": 0.5, "p99Ms": 1.0, "maxMs": 2.0}}}],
+            "orderLatency": {"action": "network.flush_dns", "error": "old failure"},
+            "desktopSync": {"tickets": 100, "error": "old sync failure"}
+        });
+        let record = merge(None, full, run_info("cargo xtask bench"));
+        let partial = serde_json::json!({
+            "settings": {"quick": false},
+            "throughput": [],
+            "desktopSync": {"tickets": 100000, "changesPerSync": 10, "iterations": 50,
+                "warmupRounds": 3, "change": "a note",
+                "initial": {"seconds": 4.2, "pages": 201, "tickets": 100005},
+                "incremental": {"samples": 50, "p50Ms": 6.0, "p95Ms": 7.5, "p99Ms": 8.0, "maxMs": 9.0},
+                "noChange": {"samples": 50, "p50Ms": 2.0, "p95Ms": 2.5, "p99Ms": 3.0, "maxMs": 3.1},
+                "meanFetchedIncremental": 10.0, "meanFetchedNoChange": 0.0}
+        });
+        let record = merge(
+            Some(record),
+            partial,
+            run_info("cargo xtask bench -- --only desktop-sync"),
+        );
+        assert_eq!(record["runs"].as_array().unwrap().len(), 2);
+        assert!(record["runs"][0]["results"]["desktopSync"].is_null());
+        let report = render(&record);
+        let markdown = &report.markdown;
+        assert!(markdown.contains("several runs"), "{markdown}");
+        assert!(markdown.contains(
+            "| 1 | 2026-11-25 16:00 UTC | `cargo xtask bench` | `abc1234` | 0.10, 0.20, 0.30 | create throughput, order latency |"
+        ), "{markdown}");
+        assert!(markdown.contains("| desktop sync |"));
+        assert!(markdown.contains("| echo | echo | 1,000 |"));
+        assert!(
+            markdown.contains(
+                "| **after 10 changes** | 50 | 6.00 | 7.50 | 8.00 | 9.0 | 10.0 | 3.0× | met |"
+            ),
+            "{markdown}"
+        );
+        assert!(markdown.contains("| no change (baseline) | 50 | 2.00 | 2.50 |"));
+        assert!(markdown.contains("Incremental sync target: **met**: p95 7.50 ms."));
+        assert!(!markdown.contains("old sync failure"));
+        // The earlier run's failure stays in the file but is not this run's.
+        assert!(markdown.contains("### order-latency (an earlier run)"));
+        assert!(report.failures.is_empty());
+
+        // A quick run does not mix with full ones.
+        let quick = serde_json::json!({"settings": {"quick": true}, "throughput": [],
+            "desktopSync": {"tickets": 20000, "error": "x"}});
+        let record = merge(Some(record), quick, run_info("cargo xtask bench --quick"));
+        assert_eq!(record["runs"].as_array().unwrap().len(), 1);
+        assert_eq!(render(&record).failures, ["desktop-sync"]);
+    }
+
+    #[test]
+    fn desktop_sections_render_with_verdicts() {
+        let latency = |p50: f64, p95: f64, max: f64| serde_json::json!({"samples": 10, "p50Ms": p50, "p95Ms": p95, "p99Ms": max, "maxMs": max});
+        let results = serde_json::json!({
+            "settings": {"quick": false},
+            "throughput": [],
+            "desktopStart": {"runs": 10, "screen": "1440x900x24",
+                "app": {"wall": latency(640.0, 910.0, 1200.0), "inApp": latency(600.0, 870.0, 1150.0),
+                        "beforeMain": latency(40.0, 45.0, 50.0), "wallSamplesMs": [640.0, 1200.0]},
+                "baseline": {"description": "MiniBrowser", "command": "m",
+                             "wall": latency(320.0, 400.0, 420.0)}},
+            "desktopMemory": {"idleSeconds": 5.0,
+                "app": {"processes": [
+                    {"pid": 1, "name": "deskside", "rssKib": 102400, "pssKib": 51200},
+                    {"pid": 2, "name": "WebKitWebProces", "rssKib": 153600, "pssKib": 102400}],
+                    "totalRssKib": 256000, "totalPssKib": 153600},
+                "baseline": {"processes": [], "totalRssKib": 204800},
+                "baselineError": "MiniBrowser crashed"},
+            "desktopQueue": {"tickets": 100000, "seedingSeconds": 4.0, "expectedRows": 11700,
+                "window": {"innerWidth": 1280, "innerHeight": 800, "devicePixelRatio": 1,
+                           "queueHeight": 648, "rowHeight": 36},
+                "signIn": {"toConsoleMs": 120.0, "toFirstRowMs": 180.0, "rowsLoaded": 200},
+                "firstSync": {"waitedSeconds": 31.5, "settled": true},
+                "scroll": {"rows": 11700, "complete": true, "totalMs": 9000.0, "rowsPerSec": 1300.0,
+                           "pages": 59, "frameInterval": latency(16.7, 33.4, 120.0),
+                           "maxRowsInDom": 42},
+                "jumps": {"latency": latency(20.0, 30.0, 40.0), "maxFrames": 2},
+                "memoryAfterScroll": {"totalRssKib": 1024000, "totalPssKib": 512000,
+                    "processes": [{"pid": 3, "name": "WebKitWebProces", "rssKib": 716800}]}}
+        });
+        let report = one_run(results, "cargo xtask bench");
+        let markdown = &report.markdown;
+        assert!(markdown.contains("## Desktop app"));
+        assert!(markdown.contains(
+            "| **deskside**: spawn → the window's first request | 10 | 640 | 910 | 1200 | 2.0× | met |"
+        ), "{markdown}");
+        assert!(markdown.contains("Cold start target: **met**: p95 910 ms, max 1200 ms."));
+        assert!(
+            markdown.contains("| **deskside, total** | 2 processes | **250.0 MiB** | 150.0 MiB |"),
+            "{markdown}"
+        );
+        assert!(markdown.contains("Idle memory target: **not met**: 250.0 MiB RSS in all (150.0 MiB PSS); 1.2× the baseline's RSS."), "{markdown}");
+        assert!(markdown.contains("| **scroll to the end**, loading every row | **11,700 rows in 9.0 s, 1,300 rows/s** (59 pages) |"), "{markdown}");
+        assert!(markdown.contains(
+            "1280×800 at device pixel ratio 1; the queue area is 648 px high, 18.0 rows of 36 px"
+        ));
+        assert!(
+            markdown.contains("lists 11,700 of them (11.7 % of the generated history is open)")
+        );
+        assert!(markdown.contains("| RSS 1000.0 MiB (the web process 700.0 MiB), PSS 500.0 MiB |"));
+        assert!(
+            markdown.contains(
+                "| of which before `main`: exec, dynamic linking | 10 | 40 | 45 | 50 |  |  |"
+            ),
+            "{markdown}"
+        );
+        assert_eq!(report.failures, ["desktop-memory/baseline"]);
     }
 }

@@ -1,12 +1,14 @@
 //! `deskside-bench`: the benchmark driver behind `cargo xtask bench`.
 //!
 //! `run` measures baseline servers and deskside-server, each in its own child process, and
-//! writes the figures as JSON; `cargo xtask bench` turns them into BENCHMARKS.md.
+//! the desktop app in a private X session, and writes the figures as JSON; `cargo xtask
+//! bench` turns them into BENCHMARKS.md.
 //! `baseline-server` is the child-process side of the baselines.
 
 mod baseline;
 mod child;
 mod deskside;
+mod desktop;
 mod diagnostics;
 mod http_client;
 mod latency;
@@ -25,6 +27,7 @@ use anyhow::{Context as _, bail};
 use clap::{Args, Parser};
 
 use crate::baseline::BaselineKind;
+use crate::desktop::DesktopPlan;
 use crate::diagnostics::DiagnosticsPlan;
 use crate::load::LoadShape;
 use crate::long_poll_memory::LongPollPlan;
@@ -62,6 +65,9 @@ struct RunArgs {
     /// The deskside-agent binary (release) whose one-shot `diagnose --json` is timed.
     #[arg(long)]
     agent: Option<PathBuf>,
+    /// The desktop app binary (`deskside`, release, UI built in) for the desktop benchmarks.
+    #[arg(long)]
+    app: Option<PathBuf>,
     /// Write the JSON here instead of stdout.
     #[arg(long)]
     out: Option<PathBuf>,
@@ -102,9 +108,22 @@ struct RunArgs {
     /// server; like wrk, it then needs a core of its own.
     #[arg(long, default_value_t = 1)]
     client_threads: usize,
+    /// Measured cold starts of the desktop app (and of the baseline browser) [default: 10,
+    /// quick: 3].
+    #[arg(long)]
+    desktop_starts: Option<usize>,
+    /// Tickets in the history behind the console queue and the incremental sync [default:
+    /// 100000, quick: 20000]. About 12 % of them are open, so 100,000 put over 10,000 rows
+    /// in the "All open" queue.
+    #[arg(long)]
+    desktop_tickets: Option<u64>,
+    /// Measured incremental syncs, each after 10 changes, and as many with no change
+    /// [default: 50, quick: 10].
+    #[arg(long)]
+    sync_iterations: Option<usize>,
     /// Comma-separated benchmarks to run: bare, echo, sqlite-insert, sqlite-group-commit,
-    /// deskside-create, deskside-queries, diagnostics, order-latency, long-poll-memory
-    /// [default: all].
+    /// deskside-create, deskside-queries, diagnostics, order-latency, long-poll-memory,
+    /// desktop-start, desktop-memory, desktop-queue, desktop-sync [default: all].
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -130,6 +149,7 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
         .iter()
         .map(|kind| kind.name())
         .chain(run::DESKSIDE_BENCHMARKS)
+        .chain(desktop::NAMES)
         .collect();
     if let Some(unknown) = args
         .only
@@ -156,6 +176,7 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
     let plan = RunPlan {
         server: args.server,
         agent: args.agent,
+        app: args.app,
         work_dir: args.work_dir,
         load: LoadShape {
             connections: args.connections,
@@ -182,11 +203,26 @@ fn run_benchmarks(args: RunArgs) -> anyhow::Result<()> {
         long_poll: LongPollPlan {
             devices: count(args.long_poll_devices, 19_000, 1_000),
         },
+        desktop: DesktopPlan {
+            starts: count(args.desktop_starts, 10, 3),
+            idle: Duration::from_secs(5),
+            history_tickets: args
+                .desktop_tickets
+                .unwrap_or(if quick { 20_000 } else { 100_000 }),
+            queue_jumps: count(None, 30, 10),
+            sync_iterations: count(args.sync_iterations, 50, 10),
+        },
         quick,
         only: args.only,
     };
-    if plan.diagnostics.one_shot_runs == 0 || plan.order_latency.iterations == 0 {
-        bail!("--diagnose-runs and --order-iterations must be above zero");
+    if plan.diagnostics.one_shot_runs == 0
+        || plan.order_latency.iterations == 0
+        || plan.desktop.starts == 0
+        || plan.desktop.sync_iterations == 0
+    {
+        bail!(
+            "--diagnose-runs, --order-iterations, --desktop-starts and --sync-iterations must be above zero"
+        );
     }
     if plan.load.duration.is_zero() {
         bail!("--duration must be above zero");

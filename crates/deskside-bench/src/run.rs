@@ -1,7 +1,8 @@
 //! The whole benchmark run: baselines, then deskside-server's create throughput, its
-//! queries over a large database, the agent's diagnostics snapshot, order delivery latency
-//! and memory per long-polling endpoint. Each benchmark that fails is reported with its
-//! reason and the run goes on, so one missing endpoint does not hide every other figure.
+//! queries over a large database, the agent's diagnostics snapshot, order delivery latency,
+//! memory per long-polling endpoint, and the desktop app (start, memory, queue, sync).
+//! Each benchmark that fails is reported with its reason and the run goes on, so one
+//! missing endpoint does not hide every other figure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,6 +15,7 @@ use serde::Serialize;
 use crate::baseline::{BaselineKind, TICKETS_PATH};
 use crate::child::ServerProcess;
 use crate::deskside;
+use crate::desktop::{self, DesktopPlan, DesktopReports};
 use crate::diagnostics::{self, DiagnosticsPlan, DiagnosticsReport};
 use crate::http_client::encode_request;
 use crate::load::{LoadResult, LoadShape, LoadTarget, run_load};
@@ -38,6 +40,8 @@ const STAND_IN_TOKEN: &str = "Bearer bXktYmFzZWxpbmUtZG9lcy1ub3QtY2hlY2stdG9rZW5
 pub struct RunPlan {
     pub server: Option<PathBuf>,
     pub agent: Option<PathBuf>,
+    /// The desktop app (`deskside`, release, with the UI built in).
+    pub app: Option<PathBuf>,
     pub work_dir: PathBuf,
     pub load: LoadShape,
     pub bulk_tickets: u64,
@@ -45,13 +49,14 @@ pub struct RunPlan {
     pub diagnostics: DiagnosticsPlan,
     pub order_latency: OrderLatencyPlan,
     pub long_poll: LongPollPlan,
+    pub desktop: DesktopPlan,
     pub quick: bool,
     /// Benchmark names to run; empty means all.
     pub only: Vec<String>,
 }
 
 impl RunPlan {
-    fn wants(&self, name: &str) -> bool {
+    pub fn wants(&self, name: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|wanted| wanted == name)
     }
 }
@@ -69,6 +74,8 @@ pub struct Report {
     pub order_latency: Option<OrderLatencyReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub long_poll_memory: Option<LongPollReport>,
+    #[serde(flatten)]
+    pub desktop: DesktopReports,
 }
 
 #[derive(Debug, Serialize)]
@@ -77,6 +84,7 @@ pub struct Settings {
     pub quick: bool,
     pub server: Option<PathBuf>,
     pub agent: Option<PathBuf>,
+    pub app: Option<PathBuf>,
     pub load: LoadShape,
     pub bulk_tickets: u64,
     pub query_warmup_iterations: usize,
@@ -136,12 +144,14 @@ pub fn run(plan: &RunPlan) -> anyhow::Result<Report> {
     let long_poll_memory = plan
         .wants(long_poll_memory::NAME)
         .then(|| long_poll_memory::measure(plan, &work_dir));
+    let desktop = desktop::measure(plan, &work_dir);
 
     Ok(Report {
         settings: Settings {
             quick: plan.quick,
             server: plan.server.clone(),
             agent: plan.agent.clone(),
+            app: plan.app.clone(),
             load: plan.load,
             bulk_tickets: plan.bulk_tickets,
             query_warmup_iterations: plan.queries.warmup_iterations,
@@ -152,6 +162,7 @@ pub fn run(plan: &RunPlan) -> anyhow::Result<Report> {
         diagnostics,
         order_latency,
         long_poll_memory,
+        desktop,
     })
 }
 
@@ -334,7 +345,7 @@ pub fn start_demo_server(
     Ok((server, data_dir))
 }
 
-fn server_binary(plan: &RunPlan) -> anyhow::Result<&Path> {
+pub fn server_binary(plan: &RunPlan) -> anyhow::Result<&Path> {
     let binary = plan
         .server
         .as_deref()
