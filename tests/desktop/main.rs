@@ -70,6 +70,10 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
         "The office printer shows 'paused' and nothing comes out.",
     )
     .await;
+    // The screenshot is taken by the app, previewed, and kept.
+    app.button("Add screenshot").await.click().await.unwrap();
+    app.find("img[alt='Preview of the screenshot that will be attached']")
+        .await;
     app.button("Send").await.click().await.unwrap();
     let confirmation = app.find("[data-testid='submit-confirmation']").await;
     let text = confirmation.text().await.unwrap();
@@ -84,9 +88,9 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
     assert_eq!(ticket["requester"]["username"], local_user().as_str());
     assert_eq!(ticket["category"], "printer");
     let ticket_id = ticket["id"].as_i64().unwrap();
-    // The diagnostics the user kept arrived as an attachment (the outbox sends it after
-    // the ticket, so poll).
-    eventually("the diagnostics attachment", || async {
+    // The diagnostics the user kept and the screenshot arrived as attachments (the outbox
+    // sends them after the ticket, so poll).
+    let attachments = eventually("the diagnostics and screenshot attachments", || async {
         let timeline = desk
             .call(
                 Method::GET,
@@ -95,17 +99,42 @@ async fn a_ticket_goes_from_the_user_to_the_agent_and_back() {
                 None,
             )
             .await;
-        timeline
+        let attached: Vec<Value> = timeline
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| {
-                e["event"]["type"] == "attachment_added"
-                    && e["event"]["fileName"] == "diagnostics.json"
-            })
-            .then_some(())
+            .filter(|e| e["event"]["type"] == "attachment_added")
+            .map(|e| e["event"].clone())
+            .collect();
+        (attached.len() >= 2).then_some(attached)
     })
     .await;
+    let names: Vec<&str> = attachments
+        .iter()
+        .map(|a| a["fileName"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["diagnostics.json", "screenshot.png"],
+        "{attachments:?}"
+    );
+    let png = desk
+        .http
+        .get(format!(
+            "{}/api/v1/tickets/{ticket_id}/attachments/{}",
+            desk.url(),
+            attachments[1]["attachmentId"]
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG of the screen");
+    // Width and height sit big-endian in the IHDR chunk: Xvfb's 1440×900 screen.
+    assert_eq!(&png[16..24], &[0, 0, 5, 160, 0, 0, 3, 132]);
 
     // An agent signs in to the console and finds it in the queue.
     app.button("Console").await.click().await.unwrap();

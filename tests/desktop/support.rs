@@ -576,7 +576,22 @@ impl App {
         let xpath = format!(
             "//button[normalize-space(.)='{name}' or @aria-label='{name}' or @title='{name}']"
         );
-        self.wait(Locator::XPath(&xpath), name).await
+        let button = self.wait(Locator::XPath(&xpath), name).await;
+        self.scroll_into_view(&button).await;
+        button
+    }
+
+    /// Centres `element` in its scroll container, so a click lands on it and not on
+    /// whatever covers the edge of the window.
+    pub async fn scroll_into_view(&self, element: &Element) {
+        let argument = serde_json::to_value(element).expect("element as JSON");
+        let _ = self
+            .client
+            .execute(
+                "arguments[0].scrollIntoView({block: 'center'})",
+                vec![argument],
+            )
+            .await;
     }
 
     /// Waits for a button whose visible text contains `text` (cards with badges).
@@ -617,14 +632,7 @@ impl App {
                     return element;
                 }
                 // In a scrolled list WebKit calls an element hidden until it is in view.
-                let argument = serde_json::to_value(&element).expect("element as JSON");
-                let _ = self
-                    .client
-                    .execute(
-                        "arguments[0].scrollIntoView({block: 'center'})",
-                        vec![argument],
-                    )
-                    .await;
+                self.scroll_into_view(&element).await;
                 if element.is_displayed().await.unwrap_or(false) {
                     return element;
                 }
