@@ -253,10 +253,6 @@ impl Desktop {
         Ok(self.client()?.with_auth(Auth::Staff { token }))
     }
 
-    pub fn is_staff_signed_in(&self) -> bool {
-        lock(&self.sessions).staff.is_some()
-    }
-
     /// A staff call: the result also tells the status bar whether the server answered, and
     /// an expired session signs the agent out.
     pub async fn staff_call<T, F>(&self, call: impl FnOnce(Client) -> F) -> Result<T, CommandError>
@@ -381,7 +377,7 @@ fn bridge_message(code: &str, detail: &str) -> String {
 }
 
 /// The operating-system account running the app, before the agent confirms it.
-pub fn local_user_name() -> String {
+fn local_user_name() -> String {
     std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "you".to_owned())

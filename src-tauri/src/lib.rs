@@ -15,7 +15,7 @@ mod settings;
 
 use tauri::Manager;
 
-pub use desktop::Desktop;
+pub(crate) use desktop::Desktop;
 
 /// Logs, once, that the web view is up and asking for data: the app is interactive.
 pub(crate) fn note_interactive() {
