@@ -55,7 +55,10 @@ pub async fn sync_once(app: &AppHandle, desktop: &Desktop) {
 /// (no identity from the endpoint agent yet).
 pub async fn deliver_outbox(desktop: &Desktop) -> Option<FlushReport> {
     let _one_at_a_time = desktop.delivering.lock().await;
-    let waiting = desktop.status().outbox_waiting;
+    let waiting = desktop
+        .store
+        .outbox_counts()
+        .map_or(0, |counts| counts.pending);
     if waiting == 0 {
         return Some(FlushReport::default());
     }

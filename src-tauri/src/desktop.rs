@@ -118,15 +118,15 @@ impl Desktop {
         let settings = lock(&self.settings);
         let connection = lock(&self.connection);
         let sessions = lock(&self.sessions);
-        let (waiting, failed) = self.outbox_counts();
+        let outbox = self.store.outbox_counts().unwrap_or_default();
         let local_user = local_user_name();
         AppStatus {
             server_url: settings.server_url(),
             server_url_locked: settings.server_url_locked(),
             connection: connection.connection,
             last_synced_at: connection.last_synced_at,
-            outbox_waiting: waiting,
-            outbox_failed: failed,
+            outbox_waiting: outbox.pending,
+            outbox_failed: outbox.failed,
             staff: sessions.staff.as_ref().map(|s| s.profile.clone()),
             end_user: match &sessions.requester {
                 Some(session) => EndUserProfile {
@@ -141,19 +141,6 @@ impl Desktop {
                 },
             },
         }
-    }
-
-    fn outbox_counts(&self) -> (u32, u32) {
-        let items = self.store.outbox().unwrap_or_default();
-        let failed = items
-            .iter()
-            .filter(|item| item.state == deskside_client::outbox::OutboxState::Failed)
-            .count();
-        let waiting = items.len() - failed;
-        (
-            u32::try_from(waiting).unwrap_or(u32::MAX),
-            u32::try_from(failed).unwrap_or(u32::MAX),
-        )
     }
 
     /// Records what a server call said about the connection: any answer means online.

@@ -59,6 +59,13 @@ pub struct OutboxItem {
     pub created_at: String,
 }
 
+/// The outbox by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutboxCounts {
+    pub pending: u32,
+    pub failed: u32,
+}
+
 /// A file sent after its outbox ticket is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutgoingAttachment {
@@ -178,6 +185,23 @@ impl LocalStore {
             });
         }
         Ok(items)
+    }
+
+    /// How many items wait to be sent and how many the server refused, counted in SQL: the
+    /// status bar asks often, and the items hold whole ticket bodies and attachments.
+    pub fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let connection = self.lock();
+        let (pending, failed) = connection.query_row(
+            "SELECT COUNT(*) FILTER (WHERE state = 'pending'),
+                    COUNT(*) FILTER (WHERE state = 'failed')
+             FROM outbox",
+            [],
+            |row| Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?)),
+        )?;
+        Ok(OutboxCounts {
+            pending: u32::try_from(pending).unwrap_or(u32::MAX),
+            failed: u32::try_from(failed).unwrap_or(u32::MAX),
+        })
     }
 
     /// Removes an item the user gave up on; `false` if there was none.

@@ -27,6 +27,8 @@ async fn a_ticket_queued_offline_is_delivered_once_when_the_server_is_back() {
     assert_eq!(waiting[0].attempts, 1);
     assert_eq!(waiting[0].idempotency_key, item.idempotency_key);
     assert_eq!(waiting[0].last_error.as_ref().unwrap().code, "offline");
+    let counts = desk.store.outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.failed), (1, 0));
 
     // Back on the very address the client knows.
     desk.restart_server();
@@ -36,6 +38,7 @@ async fn a_ticket_queued_offline_is_delivered_once_when_the_server_is_back() {
     let ticket = &report.delivered[0].ticket;
     assert_eq!(ticket.title, title);
     assert!(desk.store.outbox().unwrap().is_empty());
+    assert_eq!(desk.store.outbox_counts().unwrap(), Default::default());
     assert_eq!(
         desk.store.cached_ticket(ticket.id).unwrap().as_ref(),
         Some(ticket),
@@ -114,6 +117,8 @@ async fn a_refused_ticket_is_kept_as_failed_and_the_rest_still_go() {
     assert_eq!(error.code, "validation_failed");
     assert_eq!(error.status, Some(422));
     assert!(error.fields.iter().any(|f| f.field == "title"), "{error:?}");
+    let counts = desk.store.outbox_counts().unwrap();
+    assert_eq!((counts.pending, counts.failed), (0, 1));
 
     // Failed items wait for the user: a later flush does not resend them.
     let again = desk.store.flush(&client).await.unwrap();
