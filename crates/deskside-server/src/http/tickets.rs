@@ -68,7 +68,8 @@ fn owns(caller: &Caller, ticket: &Ticket) -> bool {
                     .requester
                     .username
                     .as_deref()
-                    .is_some_and(|u| u.eq_ignore_ascii_case(&scope.username))
+                    // Exactly: `DSK_U1` and `dsk_u1` are two accounts on the same machine.
+                    .is_some_and(|u| u == scope.username)
         }
     }
 }
@@ -96,7 +97,7 @@ pub async fn create(
             .requester
             .username
             .as_ref()
-            .is_some_and(|u| !u.eq_ignore_ascii_case(username))
+            .is_some_and(|u| u != username)
         {
             return Err(ApiError::field(
                 "requester.username",

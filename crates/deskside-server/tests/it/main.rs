@@ -11,6 +11,7 @@ mod cli;
 mod devices;
 mod durability;
 mod idempotency;
+mod requester_identity;
 mod requester_sessions;
 mod robustness;
 mod sla;

@@ -16,7 +16,7 @@ async fn issue(app: &TestApp, credential: &str, body: Value) -> (StatusCode, Val
 }
 
 /// A fresh requester session token for `local_user` on the device behind `credential`.
-async fn session_for(app: &TestApp, credential: &str, body: Value) -> String {
+pub(crate) async fn session_for(app: &TestApp, credential: &str, body: Value) -> String {
     let (status, issued) = issue(app, credential, body).await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     issued["token"].as_str().expect("token").to_owned()

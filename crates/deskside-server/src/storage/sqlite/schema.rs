@@ -165,6 +165,21 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX requester_sessions_by_expiry ON requester_sessions (expires_at);
     "#,
+    // 6: requester accounts compare exactly. Migration 1 declared
+    // tickets.requester_username COLLATE NOCASE, which made the accounts `DSK_U1` and
+    // `dsk_u1` of one machine the same requester. SQLite cannot change a column's
+    // collation, so the column is copied into a new one (BINARY, the default), the old one
+    // dropped and the new one renamed; its index is rebuilt the same way. Rows, ids and the
+    // full-text index (keyed by rowid) are untouched.
+    r#"
+    DROP INDEX tickets_by_device_user;
+    ALTER TABLE tickets ADD COLUMN requester_account TEXT;
+    UPDATE tickets SET requester_account = requester_username;
+    ALTER TABLE tickets DROP COLUMN requester_username;
+    ALTER TABLE tickets RENAME COLUMN requester_account TO requester_username;
+    CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq)
+        WHERE device_id IS NOT NULL;
+    "#,
 ];
 
 /// Brings the database to the newest schema.
@@ -184,4 +199,58 @@ pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requester_accounts_compare_exactly_after_migration_and_rows_survive() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        // A database as the server left it before migration 6.
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..5] {
+            tx.execute_batch(sql).unwrap();
+        }
+        tx.pragma_update(None, "user_version", 5).unwrap();
+        tx.execute(
+            "INSERT INTO tickets (id, number, status, priority, category, tier,
+                                  requester_name, requester_username, device_id, risk_key,
+                                  seq, version, doc)
+             VALUES (7, 1007, 'new', 'P3', 'printer', 'L1', 'Dana', 'dsk_u1', 'dev_1', 0,
+                     3, 1, '{}')",
+            [],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+        let matches = |conn: &Connection, name: &str| -> i64 {
+            conn.query_row(
+                "SELECT count(*) FROM tickets WHERE device_id = 'dev_1' AND requester_username = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(matches(&conn, "DSK_U1"), 1, "the old column ignores case");
+
+        migrate(&mut conn).unwrap();
+        assert_eq!(matches(&conn, "DSK_U1"), 0);
+        assert_eq!(matches(&conn, "dsk_u1"), 1);
+        let (id, seq, doc): (i64, i64, String) = conn
+            .query_row("SELECT id, seq, doc FROM tickets", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .unwrap();
+        assert_eq!((id, seq, doc.as_str()), (7, 3, "{}"));
+        let plan: String = conn
+            .query_row(
+                "EXPLAIN QUERY PLAN SELECT seq FROM tickets
+                 WHERE device_id = 'dev_1' AND requester_username = 'dsk_u1' AND seq > 0",
+                [],
+                |r| r.get(3),
+            )
+            .unwrap();
+        assert!(plan.contains("tickets_by_device_user"), "{plan}");
+    }
 }

@@ -382,7 +382,9 @@ pub fn list(conn: &Connection, query: &TicketQuery) -> StorageResult<TicketPage>
         None => {}
     }
     if let Some(requester) = &query.requester {
-        sql.push_str(" AND (t.requester_name = ? OR t.requester_username = ?)");
+        // A staff search: letter case does not matter here. Requester scopes below compare
+        // the account exactly (the column's collation is BINARY).
+        sql.push_str(" AND (t.requester_name = ? OR t.requester_username = ? COLLATE NOCASE)");
         args.push(Value::Text(requester.clone()));
         args.push(Value::Text(requester.clone()));
     }
