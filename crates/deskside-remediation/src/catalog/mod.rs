@@ -2,6 +2,7 @@
 //! it, where it runs and how its success is checked. Nothing outside this list can ever be
 //! ordered; there is deliberately no "run command" action.
 
+mod approval;
 mod params;
 #[cfg(test)]
 mod tests;
@@ -12,6 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use approval::Approval;
 pub use params::{
     ActionParams, PID_MAX, PID_MIN, PRINTER_NAME_PATTERN, Pid, PrinterName, SERVICE_NAME_PATTERN,
     ServiceName, USERNAME_PATTERN, Username,

@@ -19,6 +19,19 @@
 //!                   byte order
 //! ```
 //!
+//! Version 2 signs who approved the order as well (`approval`): the same fields under
+//! `text("deskside-order-v2")`, followed by
+//!
+//! ```text
+//! approval    = text("not_required") | text("second_agent")
+//!             | text("user_consent") ‖ text(account)
+//! ```
+//!
+//! An order without `approval` is signed and verified as version 1, byte for byte, so
+//! orders already issued keep verifying; one with it can only be version 2, so an approval
+//! cannot be stripped or added without breaking the signature. (An endpoint older than v2
+//! refuses v2 orders as malformed: their JSON has a field it does not know.)
+//!
 //! Why not the JSON text itself: JSON has many spellings of one value (key order, spaces,
 //! escapes, `Z` versus `+00:00`), and serde_json's map order even depends on a cargo
 //! feature another crate may switch on. This encoding is a function of the *meaning*, is
@@ -29,13 +42,19 @@
 use serde_json::Value;
 
 use super::OrderPayload;
+use crate::catalog::Approval;
 
 pub const DOMAIN: &str = "deskside-order-v1";
+pub const DOMAIN_V2: &str = "deskside-order-v2";
 
 /// The canonical signing bytes of `payload` (see the module documentation).
 pub fn signing_bytes(payload: &OrderPayload) -> Vec<u8> {
     let mut out = Vec::with_capacity(256);
-    text(&mut out, DOMAIN);
+    let domain = match payload.approval {
+        None => DOMAIN,
+        Some(_) => DOMAIN_V2,
+    };
+    text(&mut out, domain);
     text(&mut out, &payload.order_id);
     text(&mut out, &payload.device_id);
     text(&mut out, &payload.action);
@@ -44,6 +63,15 @@ pub fn signing_bytes(payload: &OrderPayload) -> Vec<u8> {
     for t in [payload.issued_at, payload.expires_at] {
         out.extend_from_slice(&t.timestamp().to_be_bytes());
         out.extend_from_slice(&t.timestamp_subsec_nanos().to_be_bytes());
+    }
+    match &payload.approval {
+        None => {}
+        Some(Approval::NotRequired) => text(&mut out, "not_required"),
+        Some(Approval::SecondAgent) => text(&mut out, "second_agent"),
+        Some(Approval::UserConsent { account }) => {
+            text(&mut out, "user_consent");
+            text(&mut out, account);
+        }
     }
     out
 }
@@ -111,6 +139,7 @@ mod tests {
             nonce: "00112233445566778899aabbccddeeff".into(),
             issued_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap(),
             expires_at: Utc.with_ymd_and_hms(2025, 1, 2, 3, 14, 5).unwrap(),
+            approval: None,
         }
     }
 
@@ -132,6 +161,46 @@ mod tests {
         ]
         .concat();
         assert_eq!(bytes, expected);
+    }
+
+    #[test]
+    fn version_2_signs_who_approved_after_the_version_1_fields() {
+        let v1 = payload(json!({"username": "dsk_u1"}));
+        let mut v2 = v1.clone();
+        v2.approval = Some(Approval::UserConsent {
+            account: "dsk_u1".into(),
+        });
+        let v1_bytes = signing_bytes(&v1);
+        let v2_bytes = signing_bytes(&v2);
+        // Same fields under another domain, then the approval.
+        let v1_fields = &v1_bytes[4 + DOMAIN.len()..];
+        let expected = [
+            &b"\0\0\0\x11deskside-order-v2"[..],
+            v1_fields,
+            b"\0\0\0\x0cuser_consent",
+            b"\0\0\0\x06dsk_u1",
+        ]
+        .concat();
+        assert_eq!(v2_bytes, expected);
+        // Each approval signs differently, and none like the unapproved order.
+        let mut seen = vec![v1_bytes];
+        for approval in [
+            Approval::NotRequired,
+            Approval::SecondAgent,
+            Approval::UserConsent {
+                account: "dsk_u2".into(),
+            },
+            Approval::UserConsent {
+                account: "DSK_U1".into(),
+            },
+        ] {
+            let mut p = v1.clone();
+            p.approval = Some(approval);
+            let bytes = signing_bytes(&p);
+            assert!(!seen.contains(&bytes));
+            seen.push(bytes);
+        }
+        assert!(!seen.contains(&v2_bytes));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! The server builds an [`Order`] (device, action, nonce, validity window), signs it with
 //! [`OrderSigner`] and ships a [`SignedOrder`]. The endpoint, holding the server's public key
 //! pinned at enrollment, runs [`OrderVerifier::verify`]: signature, device, time window,
-//! parameters, replay, local policy and consent, in that order. Only a [`VerifiedOrder`]
+//! parameters, replay, approval (an account changes only with its user's consent or a
+//! second agent's approval), local policy and consent, in that order. Only a [`VerifiedOrder`]
 //! can be handed to an executor, and only `verify` makes one.
 
 mod canonical;
@@ -18,7 +19,7 @@ use rand::RngCore;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-use crate::catalog::{ActionId, ActionParams};
+use crate::catalog::{ActionId, ActionParams, Approval};
 use crate::validation::ValidationErrors;
 
 pub use canonical::{DOMAIN as SIGNING_DOMAIN, signing_bytes};
@@ -47,6 +48,9 @@ pub struct Order {
     pub nonce: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Who agreed to it, as the server decided (signed from encoding v2 on). `None` only in
+    /// orders from servers that predate it; an action on a local account is then refused.
+    pub approval: Option<Approval>,
 }
 
 impl Order {
@@ -65,7 +69,14 @@ impl Order {
             nonce: new_nonce(),
             issued_at,
             expires_at: issued_at + lifetime,
+            approval: None,
         }
+    }
+
+    /// The same order, saying how it was approved.
+    pub fn approved(mut self, approval: Approval) -> Self {
+        self.approval = Some(approval);
+        self
     }
 
     /// The wire form (the same JSON object).
@@ -78,6 +89,7 @@ impl Order {
             nonce: self.nonce.clone(),
             issued_at: self.issued_at,
             expires_at: self.expires_at,
+            approval: self.approval.clone(),
         }
     }
 
@@ -102,6 +114,7 @@ impl Order {
                 nonce: payload.nonce.clone(),
                 issued_at: payload.issued_at,
                 expires_at: payload.expires_at,
+                approval: payload.approval.clone(),
             }),
             Ok(_) => Err(errors),
             Err(more) => {
@@ -139,6 +152,9 @@ pub struct OrderPayload {
     pub nonce: String,
     pub issued_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// Absent in orders signed with encoding v1 (before approvals were signed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<Approval>,
 }
 
 /// What the server sends: the order, its Ed25519 signature (standard base64 of 64 bytes)
@@ -208,6 +224,8 @@ pub enum RejectReason {
     NotAllowedByPolicy { action: ActionId, reason: String },
     #[error("{action} needs the local user's consent")]
     NeedsUserConsent { action: ActionId },
+    #[error("{action} is not approved by someone entitled to: {reason}")]
+    NotApproved { action: ActionId, reason: String },
     #[error("replay protection store unavailable: {detail}")]
     ReplayStoreUnavailable { detail: String },
 }
@@ -226,6 +244,7 @@ impl RejectReason {
             RejectReason::InvalidParameters { .. } => "invalid_parameters",
             RejectReason::NotAllowedByPolicy { .. } => "not_allowed_by_policy",
             RejectReason::NeedsUserConsent { .. } => "needs_user_consent",
+            RejectReason::NotApproved { .. } => "not_approved",
             RejectReason::ReplayStoreUnavailable { .. } => "replay_store_unavailable",
         }
     }

@@ -4,7 +4,7 @@ use chrono::{TimeDelta, TimeZone, Utc};
 use serde_json::json;
 
 use super::*;
-use crate::catalog::{Pid, ServiceName, Username};
+use crate::catalog::{Approval, Pid, ServiceName, Username};
 use crate::policy::{Policy, SystemUserDirectory};
 
 const DEVICE: &str = "dev-42";
@@ -66,8 +66,15 @@ fn restart(name: &str) -> ActionParams {
 }
 
 impl Fixture {
+    /// An order as the server signs it: an account change carries its own user's consent.
     fn order(&self, action: ActionParams) -> Order {
-        Order::new("ord-1", DEVICE, action, self.now, TimeDelta::minutes(10))
+        let approval = match action.account() {
+            Some(account) => Approval::UserConsent {
+                account: account.as_str().to_owned(),
+            },
+            None => Approval::NotRequired,
+        };
+        Order::new("ord-1", DEVICE, action, self.now, TimeDelta::minutes(10)).approved(approval)
     }
 
     fn verify(&self, signed: &SignedOrder) -> Result<VerifiedOrder, RejectReason> {
@@ -296,6 +303,52 @@ fn rejections() {
             "needs_user_consent",
         ),
         (
+            "password reset on another user's consent",
+            Box::new(|f| {
+                let order = Order::new("o", DEVICE, reset("alice"), f.now, TimeDelta::minutes(10));
+                f.signer.sign(&order.approved(Approval::UserConsent {
+                    account: "admin".into(),
+                }))
+            }),
+            "not_approved",
+        ),
+        (
+            "password reset in a version 1 order, which says nothing of approval",
+            Box::new(|f| {
+                f.signer.sign(&Order::new(
+                    "o",
+                    DEVICE,
+                    reset("alice"),
+                    f.now,
+                    TimeDelta::minutes(10),
+                ))
+            }),
+            "not_approved",
+        ),
+        (
+            "approval stripped from a version 2 order",
+            Box::new(|f| {
+                let mut s = f.signer.sign(&f.order(reset("alice")));
+                s.order.approval = None;
+                s
+            }),
+            "bad_signature",
+        ),
+        (
+            "approval swapped in a signed order",
+            Box::new(|f| {
+                let order = Order::new("o", DEVICE, reset("alice"), f.now, TimeDelta::minutes(10));
+                let mut s = f.signer.sign(&order.approved(Approval::UserConsent {
+                    account: "admin".into(),
+                }));
+                s.order.approval = Some(Approval::UserConsent {
+                    account: "alice".into(),
+                });
+                s
+            }),
+            "bad_signature",
+        ),
+        (
             "malicious parameter, validly signed",
             Box::new(|f| {
                 let mut p = f.order(restart("cups")).to_payload();
@@ -331,6 +384,70 @@ fn rejections() {
         let err = result.expect_err(name);
         assert_eq!(err.code(), code, "{name}: {err}");
     }
+}
+
+fn reset(account: &str) -> ActionParams {
+    ActionParams::AccountResetPassword {
+        username: Username::parse(account).unwrap(),
+    }
+}
+
+#[test]
+fn an_account_change_runs_on_its_users_consent_or_a_second_agents_approval() {
+    let f = fixture();
+    for (id, approval) in [
+        (
+            "o1",
+            Approval::UserConsent {
+                account: "alice".into(),
+            },
+        ),
+        ("o2", Approval::SecondAgent),
+    ] {
+        let order = Order::new(id, DEVICE, reset("alice"), f.now, TimeDelta::minutes(10))
+            .approved(approval.clone());
+        let signed = f.signer.sign(&order);
+        // The approval travels in the JSON and survives the round trip.
+        let value = serde_json::to_value(&signed).unwrap();
+        assert_eq!(
+            value["order"]["approval"],
+            serde_json::to_value(&approval).unwrap()
+        );
+        let back: SignedOrder = serde_json::from_value(value).unwrap();
+        let verified = f
+            .verifier
+            .verify_with_consent(&back, DEVICE, f.now, &f.guard, &f.policy, Consent::Given)
+            .unwrap();
+        assert_eq!(verified.order().approval, Some(approval));
+    }
+}
+
+#[test]
+fn an_order_refused_for_its_approval_stays_refused() {
+    let f = fixture();
+    let order = Order::new("o", DEVICE, reset("alice"), f.now, TimeDelta::minutes(10)).approved(
+        Approval::UserConsent {
+            account: "admin".into(),
+        },
+    );
+    let signed = f.signer.sign(&order);
+    let err = f
+        .verifier
+        .verify_with_consent(&signed, DEVICE, f.now, &f.guard, &f.policy, Consent::Given)
+        .unwrap_err();
+    assert_eq!(err.code(), "not_approved", "{err}");
+    assert!(err.to_string().contains("admin"), "{err}");
+    assert_eq!(f.verify(&signed), Err(RejectReason::Replayed));
+}
+
+#[test]
+fn version_1_orders_of_other_actions_still_verify() {
+    let f = fixture();
+    let order = Order::new("o", DEVICE, restart("cups"), f.now, TimeDelta::minutes(10));
+    let value = serde_json::to_value(f.signer.sign(&order)).unwrap();
+    assert!(value["order"].get("approval").is_none(), "{value}");
+    let back: SignedOrder = serde_json::from_value(value).unwrap();
+    assert!(f.verify(&back).is_ok());
 }
 
 #[test]

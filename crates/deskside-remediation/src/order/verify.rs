@@ -82,11 +82,13 @@ impl OrderVerifier {
     }
 
     /// Checks, in this order: key id and signature (nothing in the order is trusted before),
-    /// device, validity window, parameters, replay, local policy, consent. On acceptance the
+    /// device, validity window, parameters, replay, approval (`check_approval`: an account
+    /// changes only with its own user's consent or a second agent's approval), local
+    /// policy, consent. On acceptance the
     /// nonce is recorded, so the order never runs twice.
     ///
     /// Also recorded: an authentic, current order refused for its parameters or by policy
-    /// (it stays refused even if the policy later loosens). Not recorded: an order waiting
+    /// (it stays refused even if the policy later loosens), or for its approval. Not recorded: an order waiting
     /// for consent (so it can be verified again once the user agrees), or one refused for
     /// its signature, device or time (nothing authentic and current to remember).
     pub fn verify_with_consent(
@@ -141,6 +143,13 @@ impl OrderVerifier {
             Err(e) => return Err(RejectReason::ReplayStoreUnavailable { detail: e.0 }),
         }
         let action = order.action.id();
+        // Decided on the server and signed; checked again here so that a server mistake (or
+        // an order from before approvals were signed) cannot change an account on the say
+        // of someone else's consent. Recorded: the order can never become acceptable.
+        if let Err(reason) = order.action.check_approval(order.approval.as_ref()) {
+            consume(replay_guard, &order.nonce, order.expires_at, now)?;
+            return Err(RejectReason::NotApproved { action, reason });
+        }
         let consent_required = match policy.evaluate(&order.action, self.users.as_ref()) {
             PolicyDecision::Allowed { consent_required } => consent_required,
             PolicyDecision::Denied { reason } => {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{TimeDelta, Utc};
+use deskside_remediation::catalog::Approval;
 use deskside_remediation::order::{Consent, MemoryReplayGuard};
 use deskside_remediation::policy::SystemUserDirectory;
 use deskside_remediation::{
@@ -116,13 +117,21 @@ pub fn verified(action: ActionParams) -> VerifiedOrder {
     let verifier = OrderVerifier::from_public_key_base64(&signer.public_key_base64())
         .unwrap()
         .with_user_directory(Arc::new(SystemUserDirectory::default()));
+    // As the server signs it: an account change with its own user's consent.
+    let approval = match action.account() {
+        Some(account) => Approval::UserConsent {
+            account: account.as_str().to_owned(),
+        },
+        None => Approval::NotRequired,
+    };
     let order = Order::new(
         "it-order",
         DEVICE,
         action,
         Utc::now(),
         TimeDelta::minutes(5),
-    );
+    )
+    .approved(approval);
     let wire = serde_json::to_string(&signer.sign(&order)).unwrap();
     let signed = serde_json::from_str(&wire).unwrap();
     verifier
