@@ -7,10 +7,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use deskside_core::ticket::TicketCommand;
 use deskside_core::{Actor, Role, Tier};
-use deskside_remediation::catalog::{ApprovalPolicy, CatalogEntry};
+use deskside_remediation::catalog::{Approval, ApprovalPolicy, CatalogEntry};
 use deskside_remediation::{ActionParams, ExecutionReport, Order, catalog};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -18,6 +19,7 @@ use utoipa::ToSchema;
 use super::auth::{Caller, DeviceAgent};
 use super::extract::{JsonBody, PathParam};
 use super::query::QueryPairs;
+use super::requester_actions::RequesterAction;
 use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::error::{ApiError, ApiResult};
@@ -114,12 +116,21 @@ async fn record(
     Ok(saved)
 }
 
-/// Signs the order the device will receive; valid until the request expires.
-fn sign(state: &AppState, request: &mut ActionRequest, now: DateTime<Utc>) -> ApiResult<()> {
-    let action =
-        ActionParams::from_parts(&request.action, Some(&request.params)).map_err(|errors| {
-            ApiError::internal(format!("stored action no longer valid: {errors:?}"))
-        })?;
+/// The stored request's action, typed again.
+fn stored_action(request: &ActionRequest) -> ApiResult<ActionParams> {
+    ActionParams::from_parts(&request.action, Some(&request.params))
+        .map_err(|errors| ApiError::internal(format!("stored action no longer valid: {errors:?}")))
+}
+
+/// Signs the order the device will receive, with who approved it (the endpoint checks
+/// that too); valid until the request expires.
+fn sign(
+    state: &AppState,
+    request: &mut ActionRequest,
+    approval: Approval,
+    now: DateTime<Utc>,
+) -> ApiResult<()> {
+    let action = stored_action(request)?;
     let lifetime = (request.expires_at - now).max(Duration::minutes(1));
     let order = Order::new(
         request.id.clone(),
@@ -127,7 +138,8 @@ fn sign(state: &AppState, request: &mut ActionRequest, now: DateTime<Utc>) -> Ap
         action,
         now,
         lifetime,
-    );
+    )
+    .approved(approval);
     let signed = state.order_signer.sign(&order);
     request.order = Some(serde_json::to_value(&signed).map_err(ApiError::internal)?);
     Ok(())
@@ -199,9 +211,12 @@ pub async fn request(
         updated_at: now,
         expires_at: now + REQUEST_LIFETIME,
     };
-    let to = match entry.approval {
+    // The catalog's rule, refined by whose account the action changes (the remediation
+    // domain decides: only an account's own user may consent to changing it).
+    let approval = action.required_approval(ticket.requester.username.as_deref());
+    let to = match approval {
         ApprovalPolicy::None => {
-            sign(&state, &mut request, now)?;
+            sign(&state, &mut request, Approval::NotRequired, now)?;
             ActionState::Queued
         }
         ApprovalPolicy::SecondAgent => ActionState::AwaitingApproval,
@@ -220,19 +235,31 @@ fn platform_name(platform: deskside_remediation::catalog::Platform) -> &'static 
     }
 }
 
-/// The requests on one ticket, oldest first. A requester sees those on their own ticket.
+/// The requests on one ticket, oldest first. Staff get each `ActionRequest`; a requester,
+/// on their own ticket, gets `RequesterAction`s: what is done and how it ended, without the
+/// agents' approval traffic.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/actions", tag = "actions",
     params(("id" = i64, Path, description = "ticket id")),
-    responses((status = 200, body = Vec<ActionRequest>), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ActionRequest>,
+               description = "staff: ActionRequest; a requester: RequesterAction"),
+              (status = 404, body = crate::error::ErrorBody)))]
 pub async fn for_ticket(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(ticket_id): PathParam<i64>,
-) -> ApiResult<Json<Vec<ActionRequest>>> {
+) -> ApiResult<Response> {
     super::tickets::visible_ticket(&state, &caller, ticket_id).await?;
-    Ok(Json(
-        state.storage.action_requests_for_ticket(ticket_id).await?,
-    ))
+    let requests = state.storage.action_requests_for_ticket(ticket_id).await?;
+    Ok(match &caller {
+        Caller::Staff(_) => Json(requests).into_response(),
+        Caller::Requester { username, .. } => Json(
+            requests
+                .iter()
+                .map(|request| RequesterAction::of(request, username))
+                .collect::<Vec<_>>(),
+        )
+        .into_response(),
+    })
 }
 
 /// The approvals inbox: requests in one state (default `awaiting_approval`), oldest first.
@@ -308,7 +335,7 @@ pub async fn approve(
     }
     may_approve(&approver, &request)?;
     request.decided_by = Some(approver.display_name.clone());
-    sign(&state, &mut request, now)?;
+    sign(&state, &mut request, Approval::SecondAgent, now)?;
     let from = Some(ActionState::AwaitingApproval);
     let detail = Some(format!("approved by {}", approver.display_name));
     let saved = record(
@@ -377,17 +404,18 @@ pub struct ConsentRequest {
     pub granted: bool,
 }
 
-/// The device's user gives or refuses consent to a request on their own ticket.
+/// The device's user gives or refuses consent to a request on their own ticket; only the
+/// user of the account an action changes may give it. Answers the requester's view.
 #[utoipa::path(post, path = "/api/v1/action-requests/{id}/consent", tag = "actions",
     params(("id" = String, Path, description = "request id")), request_body = ConsentRequest,
-    responses((status = 200, body = ActionRequest), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = RequesterAction), (status = 403, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody)))]
 pub async fn consent(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
     body: JsonBody<ConsentRequest>,
-) -> ApiResult<Json<ActionRequest>> {
+) -> ApiResult<Json<RequesterAction>> {
     let Caller::Requester { ref username, .. } = caller else {
         return Err(ApiError::forbidden("only the device's user can consent"));
     };
@@ -400,16 +428,27 @@ pub async fn consent(
     if request.state != ActionState::AwaitingConsent {
         return Err(ApiError::conflict("the request is not waiting for consent"));
     }
+    let granted = body.value.granted;
+    if granted && !stored_action(&request)?.may_consent(username) {
+        // Only requests from before this rule can be here: new ones on someone else's
+        // account wait for a second agent instead. Refusing stays possible.
+        return Err(ApiError::forbidden(
+            "only the user of the account this changes can agree to it",
+        ));
+    }
     request.decided_by = Some(username.clone());
-    let to = if body.value.granted {
-        sign(&state, &mut request, now)?;
+    let to = if granted {
+        let approval = Approval::UserConsent {
+            account: username.clone(),
+        };
+        sign(&state, &mut request, approval, now)?;
         ActionState::Queued
     } else {
         ActionState::Denied
     };
     let from = Some(ActionState::AwaitingConsent);
     let saved = record(&state, request, from, to, Mover::of(&caller), None, now).await?;
-    Ok(Json(saved))
+    Ok(Json(RequesterAction::of(&saved, username)))
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]

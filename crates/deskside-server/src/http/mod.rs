@@ -8,6 +8,7 @@ pub mod credential_cache;
 pub mod devices;
 pub mod extract;
 pub mod query;
+pub mod requester_actions;
 pub mod tickets;
 
 use std::sync::Arc;
@@ -36,7 +37,8 @@ use crate::error::ApiError;
         actions::list_catalog, actions::request, actions::for_ticket, actions::inbox,
         actions::approve, actions::deny, actions::consent, actions::poll_orders, actions::report,
     ),
-    components(schemas(crate::error::ErrorBody, deskside_core::FieldError)),
+    components(schemas(crate::error::ErrorBody, deskside_core::FieldError,
+        requester_actions::RequesterAction)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

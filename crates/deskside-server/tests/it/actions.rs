@@ -13,14 +13,14 @@ use crate::support::*;
 const SNAPSHOT: &str =
     include_str!("../../../deskside-diagnostics/tests/fixtures/debian12-vm.json");
 
-struct Endpoint {
-    credential: String,
-    device_id: String,
-    pinned_key: String,
+pub(crate) struct Endpoint {
+    pub(crate) credential: String,
+    pub(crate) device_id: String,
+    pub(crate) pinned_key: String,
 }
 
 /// Enrolls a device, uploads a Linux snapshot, and files a ticket as its user `dana`.
-async fn endpoint_with_ticket(app: &TestApp, admin: &str) -> (Endpoint, i64) {
+pub(crate) async fn endpoint_with_ticket(app: &TestApp, admin: &str) -> (Endpoint, i64) {
     let (_, token) = app
         .call(
             Method::POST,
@@ -88,7 +88,7 @@ async fn agent_call(
     read(request.send().await.unwrap()).await
 }
 
-async fn poll(app: &TestApp, endpoint: &Endpoint, wait: u32) -> Vec<Value> {
+pub(crate) async fn poll(app: &TestApp, endpoint: &Endpoint, wait: u32) -> Vec<Value> {
     let (status, answer) = agent_call(
         app,
         endpoint,
@@ -352,7 +352,7 @@ async fn a_password_reset_waits_for_the_users_consent() {
     assert_eq!(action_states(&timeline), ["awaiting_consent"]);
 }
 
-fn device_who<'a>(endpoint: &'a Endpoint, user: &'a str) -> Who<'a> {
+pub(crate) fn device_who<'a>(endpoint: &'a Endpoint, user: &'a str) -> Who<'a> {
     Who::Device {
         credential: &endpoint.credential,
         user,

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod account_consent;
 mod actions;
 mod audit;
 mod auth;
