@@ -59,6 +59,7 @@ pub struct AppState {
     /// Read on every ticket write; replaced whole when an admin saves new settings.
     pub sla: RwLock<Arc<SlaSettings>>,
     pub login_throttle: http::auth::LoginThrottle,
+    pub requester_session_limiter: http::issuance_limit::IssuanceLimiter,
     pub credentials: http::credential_cache::CredentialCache,
     pub password_cost: HashCost,
     pub order_signer: deskside_remediation::OrderSigner,
@@ -112,6 +113,7 @@ pub async fn open_state(
         clock,
         sla: RwLock::new(Arc::new(sla)),
         login_throttle: http::auth::LoginThrottle::default(),
+        requester_session_limiter: http::issuance_limit::IssuanceLimiter::default(),
         credentials: http::credential_cache::CredentialCache::default(),
         password_cost,
         order_signer: order_keys::load_or_create(data_dir)?,

@@ -28,6 +28,10 @@ pub const SESSION_LIFETIME: Duration = Duration::hours(12);
 /// How long a requester session lasts: the desktop app asks the agent for a new one when
 /// it expires, without the user doing anything.
 pub const REQUESTER_SESSION_LIFETIME: Duration = Duration::days(30);
+/// Live requester sessions kept per account of a device: issuing one more revokes the
+/// oldest. More than one, so a second window or an app restarting while the old one still
+/// holds its token do not sign each other out; few, so they cannot pile up.
+pub const LIVE_REQUESTER_SESSIONS: u32 = 3;
 pub const DEVICE_CREDENTIAL_PREFIX: &str = "dsd_";
 pub const SESSION_TOKEN_PREFIX: &str = "dss_";
 pub const ENROLLMENT_TOKEN_PREFIX: &str = "dse_";
@@ -393,24 +397,37 @@ pub async fn login(
     }))
 }
 
-/// End this session: the token stops working at once.
+/// End this session, a staff session or a requester session: the token stops working at
+/// once. A device credential is no session (remove the device to revoke it): 403.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth",
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
 pub async fn logout(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     parts: axum::http::HeaderMap,
 ) -> ApiResult<StatusCode> {
-    caller.staff()?;
-    if let Some(token) = parts
+    let token = parts
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split_once(' '))
         .map(|(_, t)| t.trim())
-    {
-        let hash = secret_hash(token);
-        state.credentials.evict(&hash);
-        state.storage.delete_session(hash).await?;
+        .ok_or_else(|| ApiError::unauthorized("sign in first"))?;
+    let hash = secret_hash(token);
+    match caller {
+        Caller::Staff(_) => {
+            state.credentials.evict(&hash);
+            state.storage.delete_session(hash).await?;
+        }
+        Caller::Requester { .. } if token.starts_with(REQUESTER_SESSION_PREFIX) => {
+            state.credentials.evict(&hash);
+            state.storage.delete_requester_session(hash).await?;
+        }
+        Caller::Requester { .. } => {
+            return Err(ApiError::forbidden(
+                "a device credential is not a session: remove the device to revoke it",
+            ));
+        }
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -564,23 +581,42 @@ fn check_name(errors: &mut deskside_core::ValidationErrors, field: &str, value: 
 #[utoipa::path(post, path = "/api/v1/devices/user-sessions", tag = "devices",
     request_body = UserSessionRequest,
     responses((status = 201, body = UserSessionResponse), (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody, description = "issued too often for this account; see Retry-After")))]
 pub async fn create_user_session(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
     body: JsonBody<UserSessionRequest>,
-) -> ApiResult<(StatusCode, Json<UserSessionResponse>)> {
+) -> Result<(StatusCode, Json<UserSessionResponse>), axum::response::Response> {
+    use axum::response::IntoResponse;
     let request = body.value;
+    validate_user_session(&request).map_err(IntoResponse::into_response)?;
+    let now = state.clock.now();
+    // Throttled calls write nothing, not even an audit line: the limit is what bounds both.
+    state
+        .requester_session_limiter
+        .take(&device.id, &request.local_user, now)
+        .map_err(|seconds| {
+            super::issuance_limit::RetryLater {
+                seconds,
+                error: ApiError::too_many_requests(format!(
+                    "too many sessions for {} on this device; try again in {seconds} s",
+                    request.local_user
+                )),
+            }
+            .into_response()
+        })?;
+    issue_user_session(&state, &device, request, now)
+        .await
+        .map_err(IntoResponse::into_response)
+}
+
+fn validate_user_session(request: &UserSessionRequest) -> ApiResult<()> {
     let mut errors = deskside_core::ValidationErrors::default();
     errors.require_text("localUser", &request.local_user, MAX_LOCAL_USER_CHARS);
     if errors.is_empty() {
         check_name(&mut errors, "localUser", &request.local_user);
     }
-    let display_name = request
-        .display_name
-        .as_deref()
-        .map(str::trim)
-        .filter(|name| !name.is_empty());
     if let Some(name) = &request.display_name {
         let before = errors.0.len();
         errors.limit_text("displayName", name, MAX_DISPLAY_NAME_CHARS);
@@ -588,9 +624,22 @@ pub async fn create_user_session(
             errors.add("displayName", "must not contain control characters");
         }
     }
-    errors.into_result().map_err(ApiError::validation)?;
+    errors.into_result().map_err(ApiError::validation)
+}
 
-    let now = state.clock.now();
+/// Stores a new session (revoking the account's oldest beyond [`LIVE_REQUESTER_SESSIONS`])
+/// with its audit line.
+async fn issue_user_session(
+    state: &AppState,
+    device: &Device,
+    request: UserSessionRequest,
+    now: DateTime<Utc>,
+) -> ApiResult<(StatusCode, Json<UserSessionResponse>)> {
+    let display_name = request
+        .display_name
+        .as_deref()
+        .map(str::trim)
+        .filter(|name| !name.is_empty());
     let token = new_secret(REQUESTER_SESSION_PREFIX);
     let expires_at = now + REQUESTER_SESSION_LIFETIME;
     let audit = AuditEntry {
@@ -609,10 +658,13 @@ pub async fn create_user_session(
         display_name: display_name.map(str::to_owned),
         expires_at,
     };
-    state
+    let revoked = state
         .storage
-        .create_requester_session(session, audit, now)
+        .create_requester_session(session, LIVE_REQUESTER_SESSIONS, audit, now)
         .await?;
+    for hash in revoked {
+        state.credentials.evict(&hash);
+    }
     Ok((
         StatusCode::CREATED,
         Json(UserSessionResponse { token, expires_at }),

@@ -1,6 +1,7 @@
 //! A short-lived cache of resolved credentials, so the hot path of an authenticated request
-//! does not wait on a database read. Logout evicts at once on this instance; a deactivated
-//! account or a logout on another instance takes effect within [`CACHE_TTL`].
+//! does not wait on a database read. Logout, a revoked requester session and a removed
+//! device are evicted at once on this instance; a deactivated account or any of those on
+//! another instance take effect within [`CACHE_TTL`].
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -55,6 +56,20 @@ impl CredentialCache {
             }
         }
         entries.insert(credential_hash, (principal, valid_until));
+    }
+
+    /// Forgets every credential resolved for `device_id`: its own and its requester
+    /// sessions, so a removed device stops at once on this instance.
+    pub fn evict_device(&self, device_id: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|_, (principal, _)| match principal {
+                Principal::Device(device) | Principal::Requester { device, .. } => {
+                    device.id != device_id
+                }
+                Principal::Staff(_) => true,
+            });
     }
 
     pub fn evict(&self, credential_hash: &str) {

@@ -274,3 +274,28 @@ pub async fn diff(
     let (_, new) = stored_snapshot(&state, &id, to).await?;
     Ok(Json(deskside_diagnostics::diff(&old, &new)))
 }
+
+/// Remove a device (supervisor or admin): its credential stops working at once, every
+/// requester session on it is revoked, and it leaves the registry; its tickets and
+/// history stay. Enrolling the machine again makes a new device.
+#[utoipa::path(delete, path = "/api/v1/devices/{id}", tag = "devices",
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn remove(
+    State(state): State<Arc<AppState>>,
+    caller: Caller,
+    PathParam(id): PathParam<String>,
+) -> ApiResult<StatusCode> {
+    caller.require_role(&[deskside_core::Role::Supervisor, deskside_core::Role::Admin])?;
+    let audit = crate::audit::AuditEntry {
+        actor: caller.audit_name(),
+        action: "device.remove".into(),
+        subject: format!("device:{id}"),
+        details: serde_json::json!({}),
+    };
+    let now = state.clock.now();
+    state.storage.remove_device(id.clone(), audit, now).await?;
+    state.credentials.evict_device(&id);
+    Ok(StatusCode::NO_CONTENT)
+}

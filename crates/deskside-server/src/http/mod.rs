@@ -7,6 +7,7 @@ pub mod auth;
 pub mod credential_cache;
 pub mod devices;
 pub mod extract;
+pub mod issuance_limit;
 pub mod query;
 pub mod requester_actions;
 pub mod tickets;
@@ -32,7 +33,7 @@ use crate::error::ApiError;
         tickets::note, tickets::timeline, tickets::add_attachment, tickets::get_attachment,
         admin::agents, admin::create_user, admin::sla_settings, admin::put_sla_settings,
         admin::sync, admin::audit_log, admin::audit_verify,
-        devices::heartbeat, devices::upload_snapshot, devices::list, devices::get,
+        devices::heartbeat, devices::upload_snapshot, devices::list, devices::get, devices::remove,
         devices::snapshots, devices::snapshot, devices::diff,
         actions::list_catalog, actions::request, actions::for_ticket, actions::inbox,
         actions::approve, actions::deny, actions::consent, actions::poll_orders, actions::report,
@@ -102,7 +103,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/action-requests/{id}/deny", post(actions::deny))
         .route("/action-requests/{id}/consent", post(actions::consent))
         .route("/devices", get(devices::list))
-        .route("/devices/{id}", get(devices::get))
+        .route("/devices/{id}", get(devices::get).delete(devices::remove))
         .route("/devices/{id}/snapshots", get(devices::snapshots))
         .route(
             "/devices/{id}/snapshots/{snapshot_id}",

@@ -428,10 +428,23 @@ pub trait Storage: Send + Sync + 'static {
     ) -> StorageResult<Device>;
     async fn device_for_credential(&self, credential_hash: &str) -> StorageResult<Option<Device>>;
     /// Stores a session a device's agent obtained for its local user, with its audit line,
-    /// in one transaction.
+    /// in one transaction, and revokes that account's older sessions on the device beyond
+    /// the newest `keep_live`. Returns the token hashes it revoked.
     async fn create_requester_session(
         &self,
         session: NewRequesterSession,
+        keep_live: u32,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<Vec<String>>;
+    /// Ends one requester session (its user signed out).
+    async fn delete_requester_session(&self, token_hash: String) -> StorageResult<()>;
+    /// Takes a device out of service, with its audit line: its credential stops working,
+    /// every requester session on it is revoked, and it leaves the registry. Its tickets,
+    /// snapshots and action history stay. `NotFound` for an unknown or removed device.
+    async fn remove_device(
+        &self,
+        device_id: String,
         audit: AuditEntry,
         now: DateTime<Utc>,
     ) -> StorageResult<()>;

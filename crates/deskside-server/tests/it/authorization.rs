@@ -37,6 +37,9 @@ enum Need {
     AwaitingApproval,
     AwaitingConsent,
     QueuedOrder,
+    /// A device enrolled for the cell alone (removing it must not spoil later cells);
+    /// `{id}` in device paths is that device.
+    SpareDevice,
 }
 
 /// A real snapshot recorded by the diagnostics crate.
@@ -444,6 +447,14 @@ fn routes() -> Vec<Route> {
             body: |_| Body::Json(json!({"stage": "started"})),
             expect: [401, 204, 403, 403, 403],
         },
+        Route {
+            method: M::DELETE,
+            path: "/api/v1/devices/{id}",
+            query: "",
+            needs: &[Need::SpareDevice],
+            body: empty,
+            expect: [401, 403, 403, 204, 204],
+        },
     ]
 }
 
@@ -610,7 +621,20 @@ async fn every_route_for_every_kind_of_caller() {
                 Kind::Device => device,
                 _ => Who::Staff(token.as_deref().unwrap()),
             };
-            let subject = if route.path.starts_with("/api/v1/devices/{id}") {
+            let subject = if route.needs.contains(&Need::SpareDevice) {
+                let spare = app.enroll_device(&admin, "ws-spare").await;
+                let (_, me) = app
+                    .send(app.builder(
+                        Method::GET,
+                        "/api/v1/auth/me",
+                        Who::Device {
+                            credential: &spare,
+                            user: DEVICE_USER,
+                        },
+                    ))
+                    .await;
+                me["device"]["id"].as_str().unwrap().to_owned()
+            } else if route.path.starts_with("/api/v1/devices/{id}") {
                 device_id.clone()
             } else if let Some(request) = &action_request {
                 request.clone()
@@ -703,13 +727,21 @@ async fn a_device_user_sees_and_touches_only_their_own_tickets() {
         app.list_ids(dana_elsewhere, "").await,
         vec![id_of(&lab_ticket)]
     );
-    // The server matches the local username without regard to case.
+    // Account names are case-sensitive: `DANA` is another account on that machine.
     let shouting = Who::Device {
         credential: &front_desk,
         user: "DANA",
     };
-    assert_eq!(app.list_ids(shouting, "").await, vec![own_id]);
-    assert_eq!(app.ticket(shouting, own_id).await["id"], own_id);
+    assert_eq!(app.list_ids(shouting, "").await, Vec::<i64>::new());
+    let (status, body) = app
+        .call_as(
+            Method::GET,
+            &format!("/api/v1/tickets/{own_id}"),
+            shouting,
+            None,
+        )
+        .await;
+    assert_error((status, &body), StatusCode::NOT_FOUND, "not_found");
     // Filters cannot widen the scope.
     assert_eq!(
         app.list_ids(dana, "&requester=Dana%20Schulz").await,

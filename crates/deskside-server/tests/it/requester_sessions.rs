@@ -203,7 +203,6 @@ async fn a_requester_session_cannot_do_staff_or_device_things() {
             format!("/api/v1/tickets/{id}/status"),
             Some(json!({"status": "resolved"})),
         ),
-        (Method::POST, "/api/v1/auth/logout".into(), None),
         // Nor may it speak for the machine: these need the device credential itself.
         (
             Method::POST,
@@ -366,4 +365,242 @@ async fn only_a_device_credential_can_issue_user_sessions() {
     let session = session_for(&app, &credential, body.clone()).await;
     let (status, answer) = issue(&app, &session, body).await;
     assert_error((status, &answer), StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// The `device.user_session_create` audit lines so far.
+async fn issuance_lines(app: &TestApp, admin: &str) -> Vec<Value> {
+    let (status, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=1000", Some(admin), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "device.user_session_create")
+        .cloned()
+        .collect()
+}
+
+async fn me_status(app: &TestApp, token: &str) -> StatusCode {
+    app.call(Method::GET, "/api/v1/auth/me", Some(token), None)
+        .await
+        .0
+}
+
+#[tokio::test]
+async fn a_flood_of_session_requests_mints_a_bounded_few_and_audits_only_those() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let credential = app.enroll_device(&admin, "ws-flood").await;
+
+    // 200 at once from one device for one account, as the probe's loop did.
+    let calls: Vec<_> = (0..200)
+        .map(|_| {
+            let request = app
+                .http
+                .post(app.url(ISSUE))
+                .bearer_auth(&credential)
+                .json(&json!({"localUser": "dana"}));
+            tokio::spawn(async move { read(request.send().await.unwrap()).await })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for call in calls {
+        answers.push(call.await.unwrap());
+    }
+    let issued: Vec<String> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .map(|(_, body)| body["token"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(issued.len(), 5, "the burst allowed for one account");
+    for (status, body) in answers.iter().filter(|(s, _)| *s != StatusCode::CREATED) {
+        assert_error(
+            (*status, body),
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+        );
+    }
+    // The refusal says when to come back.
+    let refused = app
+        .http
+        .post(app.url(ISSUE))
+        .bearer_auth(&credential)
+        .json(&json!({"localUser": "dana"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(refused.headers()["retry-after"], "60");
+
+    // One audit line per session minted, none for the refusals; at most three stay live.
+    assert_eq!(issuance_lines(&app, &admin).await.len(), 5);
+    let mut live = 0;
+    for token in &issued {
+        if me_status(&app, token).await == StatusCode::OK {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 3, "issuing more revoked the oldest");
+    let stored: i64 = app
+        .database()
+        .query_row(
+            "SELECT count(*) FROM requester_sessions WHERE local_user = 'dana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 3);
+
+    // Another account of the same device is not held back; dana is again a minute later,
+    // and the newest session then revokes her oldest live one.
+    session_for(&app, &credential, json!({"localUser": "erik"})).await;
+    app.clock.advance(Duration::seconds(60));
+    let newest = session_for(&app, &credential, json!({"localUser": "dana"})).await;
+    assert_eq!(me_status(&app, &newest).await, StatusCode::OK);
+    let mut still_live = 0;
+    for token in &issued {
+        if me_status(&app, token).await == StatusCode::OK {
+            still_live += 1;
+        }
+    }
+    assert_eq!(still_live, 2);
+    let lines = issuance_lines(&app, &admin).await;
+    assert_eq!(lines.len(), 7);
+    assert_eq!(lines.last().unwrap()["details"]["revokedOlder"], 1);
+}
+
+#[tokio::test]
+async fn a_requester_signs_its_own_session_out() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let credential = app.enroll_device(&admin, "ws-logout").await;
+    let first = session_for(&app, &credential, json!({"localUser": "dana"})).await;
+    let second = session_for(&app, &credential, json!({"localUser": "dana"})).await;
+    assert_eq!(me_status(&app, &first).await, StatusCode::OK);
+
+    let (status, body) = app
+        .call(Method::POST, "/api/v1/auth/logout", Some(&first), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&first), None)
+        .await;
+    assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, body) = app
+        .call(Method::GET, "/api/v1/tickets", Some(&first), None)
+        .await;
+    assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    // Only that session: the account's other one, and the device, go on.
+    assert_eq!(me_status(&app, &second).await, StatusCode::OK);
+    // The device credential with a local-user header is not a session to end.
+    let (status, body) = app
+        .send(app.device_request(Method::POST, "/api/v1/auth/logout", &credential, "dana"))
+        .await;
+    assert_error((status, &body), StatusCode::FORBIDDEN, "forbidden");
+    let (status, _) = app
+        .send(app.device_request(Method::GET, "/api/v1/auth/me", &credential, "dana"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn removing_a_device_revokes_its_credential_and_every_session_on_it() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let credential = app.enroll_device(&admin, "ws-retired").await;
+    let other = app.enroll_device(&admin, "ws-kept").await;
+    let dana = session_for(&app, &credential, json!({"localUser": "dana"})).await;
+    let erik = session_for(&app, &credential, json!({"localUser": "erik"})).await;
+    let kept = session_for(&app, &other, json!({"localUser": "dana"})).await;
+    let ticket = app.create_ticket(&dana, printer_ticket()).await;
+    // Resolved once, so the credential cache holds each of them.
+    for token in [&dana, &erik, &credential] {
+        let (status, _) = app
+            .send(app.builder(
+                Method::GET,
+                "/api/v1/auth/me",
+                Who::Device {
+                    credential: token,
+                    user: "dana",
+                },
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (_, me) = app
+        .call(Method::GET, "/api/v1/auth/me", Some(&dana), None)
+        .await;
+    let device_id = me["device"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/api/v1/devices/{device_id}");
+
+    let (status, body) = app.call(Method::DELETE, &path, Some(&alice), None).await;
+    assert_error((status, &body), StatusCode::FORBIDDEN, "forbidden");
+    let (status, body) = app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    for token in [&dana, &erik] {
+        let (status, body) = app
+            .call(Method::GET, "/api/v1/auth/me", Some(token), None)
+            .await;
+        assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let (status, body) = app
+        .send(app.device_request(Method::GET, "/api/v1/auth/me", &credential, "dana"))
+        .await;
+    assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, body) = issue(&app, &credential, json!({"localUser": "dana"})).await;
+    assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/api/v1/agent/heartbeat",
+            Some(&credential),
+            Some(json!({})),
+        )
+        .await;
+    assert_error((status, &body), StatusCode::UNAUTHORIZED, "unauthorized");
+    let remaining: i64 = app
+        .database()
+        .query_row(
+            "SELECT count(*) FROM requester_sessions WHERE device_id = ?1",
+            [&device_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(remaining, 0);
+
+    // Out of the registry, its ticket kept; the other device untouched; removed once.
+    let (_, devices) = app
+        .call(Method::GET, "/api/v1/devices", Some(&alice), None)
+        .await;
+    assert!(!devices.to_string().contains(&device_id), "{devices}");
+    let (status, body) = app.call(Method::GET, &path, Some(&alice), None).await;
+    assert_error((status, &body), StatusCode::NOT_FOUND, "not_found");
+    let (status, _) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{}", id_of(&ticket)),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me_status(&app, &kept).await, StatusCode::OK);
+    let (status, body) = app.call(Method::DELETE, &path, Some(&admin), None).await;
+    assert_error((status, &body), StatusCode::NOT_FOUND, "not_found");
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=1000", Some(&admin), None)
+        .await;
+    let removal: Vec<&Value> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "device.remove")
+        .collect();
+    assert_eq!(removal.len(), 1, "{audit}");
+    assert_eq!(removal[0]["subject"], format!("device:{device_id}"));
+    assert_eq!(removal[0]["details"]["revokedSessions"], 2);
 }

@@ -123,7 +123,8 @@ const DEVICE_COLUMNS: &str = "id, hostname, enrolled_at, last_seen_at, agent_ver
 pub fn devices(conn: &Connection) -> StorageResult<Vec<DeviceRecord>> {
     let mut statement = conn
         .prepare_cached(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices ORDER BY hostname COLLATE NOCASE, id"
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE removed_at IS NULL
+             ORDER BY hostname COLLATE NOCASE, id"
         ))
         .map_err(internal)?;
     let rows = statement.query_map([], device_from_row).map_err(internal)?;
@@ -137,7 +138,7 @@ pub fn devices(conn: &Connection) -> StorageResult<Vec<DeviceRecord>> {
 pub fn device(conn: &Connection, id: &str) -> StorageResult<Option<DeviceRecord>> {
     let device = conn
         .prepare_cached(&format!(
-            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"
+            "SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1 AND removed_at IS NULL"
         ))
         .and_then(|mut s| s.query_row([id], device_from_row).optional())
         .map_err(internal)?;

@@ -373,9 +373,10 @@ impl Storage for SqliteStorage {
     async fn create_requester_session(
         &self,
         session: NewRequesterSession,
+        keep_live: u32,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Vec<String>> {
         self.db
             .write(move |conn| {
                 // Sweep expired sessions as new ones are made, as for staff sessions.
@@ -385,8 +386,12 @@ impl Storage for SqliteStorage {
                 let inserted = conn
                     .prepare_cached(
                         "INSERT INTO requester_sessions
-                         (token_hash, device_id, local_user, display_name, created_at, expires_at)
-                         SELECT ?1, id, ?3, ?4, ?5, ?6 FROM devices WHERE id = ?2",
+                         (token_hash, device_id, local_user, display_name, created_at, expires_at,
+                          seq)
+                         SELECT ?1, id, ?3, ?4, ?5, ?6,
+                                (SELECT coalesce(max(seq), 0) + 1 FROM requester_sessions
+                                 WHERE device_id = ?2 AND local_user = ?3)
+                         FROM devices WHERE id = ?2 AND removed_at IS NULL",
                     )
                     .and_then(|mut s| {
                         s.execute(params![
@@ -402,6 +407,66 @@ impl Storage for SqliteStorage {
                 if inserted == 0 {
                     return Err(StorageError::NotFound("device"));
                 }
+                let revoked: Vec<String> = conn
+                    .prepare_cached(
+                        "DELETE FROM requester_sessions
+                         WHERE device_id = ?1 AND local_user = ?2 AND seq <= (
+                             SELECT max(seq) FROM requester_sessions
+                             WHERE device_id = ?1 AND local_user = ?2) - ?3
+                         RETURNING token_hash",
+                    )
+                    .and_then(|mut s| {
+                        s.query_map(
+                            params![session.device_id, session.local_user, keep_live],
+                            |r| r.get(0),
+                        )?
+                        .collect()
+                    })
+                    .map_err(internal)?;
+                let mut audit = audit;
+                audit.details["revokedOlder"] = revoked.len().into();
+                append_audit(conn, &audit, now)?;
+                Ok(revoked)
+            })
+            .await
+    }
+
+    async fn delete_requester_session(&self, token_hash: String) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                conn.prepare_cached("DELETE FROM requester_sessions WHERE token_hash = ?1")
+                    .and_then(|mut s| s.execute([token_hash]))
+                    .map_err(internal)?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn remove_device(
+        &self,
+        device_id: String,
+        audit: AuditEntry,
+        now: DateTime<Utc>,
+    ) -> StorageResult<()> {
+        self.db
+            .write(move |conn| {
+                // The replacement is no SHA-256 in hex, so no credential can ever match it.
+                let removed = conn
+                    .prepare_cached(
+                        "UPDATE devices SET removed_at = ?2, credential_hash = 'removed:' || id
+                         WHERE id = ?1 AND removed_at IS NULL",
+                    )
+                    .and_then(|mut s| s.execute(params![device_id, time_text(now)]))
+                    .map_err(internal)?;
+                if removed == 0 {
+                    return Err(StorageError::NotFound("device"));
+                }
+                let sessions = conn
+                    .prepare_cached("DELETE FROM requester_sessions WHERE device_id = ?1")
+                    .and_then(|mut s| s.execute([&device_id]))
+                    .map_err(internal)?;
+                let mut audit = audit;
+                audit.details["revokedSessions"] = sessions.into();
                 append_audit(conn, &audit, now)
             })
             .await

@@ -180,6 +180,14 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX tickets_by_device_user ON tickets (device_id, requester_username, seq)
         WHERE device_id IS NOT NULL;
     "#,
+    // 7: requester sessions are bounded per account and revocable; devices can be removed.
+    // `seq` orders an account's sessions (timestamps can tie); a removed device keeps its
+    // row for its history, with `removed_at` set and its credential hash replaced.
+    r#"
+    ALTER TABLE requester_sessions ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX requester_sessions_by_account ON requester_sessions (device_id, local_user, seq);
+    ALTER TABLE devices ADD COLUMN removed_at TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema.
