@@ -102,17 +102,23 @@ async fn a_device_files_tickets_for_its_local_user_only() {
     let timeline = app.timeline(dana, id_of(&ticket)).await;
     assert_eq!(timeline[0]["actor"]["kind"], "requester");
 
-    // Naming itself explicitly is fine (any case of the username).
+    // Naming itself explicitly is fine.
     let mut explicit = printer_ticket();
     explicit["deviceId"] = json!(device_id);
-    explicit["requester"]["username"] = json!("DANA");
+    explicit["requester"]["username"] = json!("dana");
     let (status, body) = app
         .call_as(Method::POST, "/api/v1/tickets", dana, Some(explicit))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["requester"]["username"], "dana");
 
-    // Naming anyone or anything else is refused.
+    // Naming anyone or anything else is refused; `DANA` is another account.
+    let mut shouting = printer_ticket();
+    shouting["requester"]["username"] = json!("DANA");
+    let (status, body) = app
+        .call_as(Method::POST, "/api/v1/tickets", dana, Some(shouting))
+        .await;
+    assert_field_error((status, &body), "requester.username");
     let mut other_user = printer_ticket();
     other_user["requester"]["username"] = json!("boss");
     let (status, body) = app
