@@ -190,6 +190,8 @@ impl Failure {
                 "not_enrolled",
                 "the server no longer accepts this device's enrollment; ask IT to enroll it again",
             ),
+            // The server limits how often an account gets a new session: ask again later.
+            ApiError::Server { status: 429, .. } => Failure::new("busy", error.to_string()),
             ApiError::Server { .. } | ApiError::InvalidResponse(_) => {
                 Failure::new("server_error", error.to_string())
             }
@@ -257,6 +259,13 @@ mod tests {
                 message: "down".into()
             }),
             "server_error"
+        );
+        assert_eq!(
+            code(ApiError::Server {
+                status: 429,
+                message: "too many sessions".into()
+            }),
+            "busy"
         );
         assert_eq!(
             code(ApiError::Refused {

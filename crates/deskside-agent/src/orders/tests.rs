@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::TimeDelta;
 use deskside_diagnostics::Snapshot;
-use deskside_remediation::catalog::{ServiceName, Username};
+use deskside_remediation::catalog::{Approval, ServiceName, Username};
 use deskside_remediation::execute::{Execution, ExitStatus};
 use deskside_remediation::order::{MemoryReplayGuard, Order};
 use deskside_remediation::policy::SystemUserDirectory;
@@ -139,10 +139,21 @@ fn fixture() -> Fixture {
     }
 }
 
+/// How the server approves: a change to an account with that account's user's consent.
+fn approved_by_owner(order: Order) -> Order {
+    let approval = match order.action.account() {
+        Some(account) => Approval::UserConsent {
+            account: account.as_str().to_owned(),
+        },
+        None => Approval::NotRequired,
+    };
+    order.approved(approval)
+}
+
 impl Fixture {
     fn order(&self, id: &str, action: ActionParams) -> Value {
         let order = Order::new(id, DEVICE, action, Utc::now(), TimeDelta::minutes(10));
-        serde_json::to_value(self.signer.sign(&order)).unwrap()
+        serde_json::to_value(self.signer.sign(&approved_by_owner(order))).unwrap()
     }
 }
 
@@ -202,7 +213,7 @@ fn decisions_follow_the_verifier_and_the_policy() {
         let order = Order::new("ord_x", device, action, now, TimeDelta::minutes(10));
         decide(
             &verifier,
-            &f.signer.sign(&order),
+            &f.signer.sign(&approved_by_owner(order)),
             DEVICE,
             now,
             &guard,
@@ -310,6 +321,26 @@ async fn refused_orders_are_reported_with_the_reason_code_and_never_run() {
             ),
         )
         .await;
+    // Another user's consent, validly signed: an account changes only with its own user's
+    // consent or a second agent's approval.
+    let alices = Order::new(
+        "ord_not_hers",
+        DEVICE,
+        ActionParams::AccountResetPassword {
+            username: Username::parse("alice").unwrap(),
+        },
+        Utc::now(),
+        TimeDelta::minutes(10),
+    )
+    .approved(Approval::UserConsent {
+        account: "bob".into(),
+    });
+    f.orders
+        .handle(
+            &transport,
+            serde_json::to_value(f.signer.sign(&alices)).unwrap(),
+        )
+        .await;
     let cups = ServiceName::parse("cups").unwrap();
     f.orders
         .handle(
@@ -331,6 +362,7 @@ async fn refused_orders_are_reported_with_the_reason_code_and_never_run() {
         codes,
         [
             ("ord_consent", "needs_user_consent"),
+            ("ord_not_hers", "not_approved"),
             ("ord_policy", "not_allowed_by_policy"),
             // Changing the device id breaks the signature: it is caught before the device.
             ("ord_foreign", "bad_signature"),

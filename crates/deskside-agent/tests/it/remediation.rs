@@ -6,6 +6,7 @@
 //! executor's verification. Root only (CI runs as root); otherwise each test says why it
 //! skipped.
 
+use deskside_remediation::catalog::Approval;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -232,6 +233,122 @@ async fn password_reset_over_the_whole_chain_needs_consent_and_keeps_the_passwor
         !daemon.log().contains(password),
         "the password is in the log"
     );
+    assert!(daemon.running(), "{}", daemon.log());
+}
+
+/// Stands in for a faulty server: rewrites request `id` in the stopped server's database
+/// as queued, with an order validly signed by the server's own key but `approval`.
+fn queue_forged_order(desk: &Desk, id: &str, device_id: &str, target: &str, approval: Approval) {
+    use deskside_remediation::catalog::Username;
+    use deskside_remediation::{ActionParams, Order};
+    let signer = deskside_server::order_keys::load_or_create(desk.data.path()).unwrap();
+    let action = ActionParams::AccountResetPassword {
+        username: Username::parse(target).unwrap(),
+    };
+    let order = Order::new(
+        id,
+        device_id,
+        action,
+        chrono::Utc::now(),
+        chrono::TimeDelta::minutes(30),
+    )
+    .approved(approval);
+    let signed = serde_json::to_string(&signer.sign(&order)).unwrap();
+    let db = rusqlite::Connection::open(desk.data.path().join("deskside.db")).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE action_requests SET state = 'queued',
+                    doc = json_set(doc, '$.state', 'queued', '$.order', json(?2))
+             WHERE id = ?1",
+            [id, signed.as_str()],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+}
+
+#[tokio::test]
+async fn a_reset_of_another_account_runs_only_on_a_second_agents_approval() {
+    const TEST: &str = "a_reset_of_another_account_runs_only_on_a_second_agents_approval";
+    if let Some(why) = requires_root_and(&["useradd", "userdel", "chpasswd", "chage"]) {
+        return skip(TEST, &why);
+    }
+    // The ticket's requester, and another account on the same machine.
+    let requester = LocalAccount::create(&unique("dsk-own"));
+    let other = LocalAccount::create(&unique("dsk-other"));
+    let before = other.shadow();
+
+    let mut desk = Desk::start().await;
+    // This endpoint's policy asks for no local consent: the server's approval is all that
+    // stands between an agent's click and chpasswd.
+    let policy = format!(
+        "version = 1\n[actions.\"account.reset_password\"]\nrequire_consent = false\n\
+         users = [\"{}\", \"{}\"]\n",
+        requester.name, other.name
+    );
+    let (endpoint, mut daemon) = endpoint_with_policy(&desk, &policy).await;
+    let ticket = ticket_from(&desk, &endpoint, &requester.name).await;
+    let alice = desk.login("alice").await;
+    let bob = desk.login("bob").await;
+    let reset_other =
+        json!({"action": "account.reset_password", "params": {"username": other.name}});
+
+    // On the requester's ticket, the other account's reset waits for a second agent.
+    let asked = request(&desk, &alice, ticket, reset_other.clone()).await;
+    assert_eq!(asked["state"], "awaiting_approval", "{asked}");
+    let forged_id = asked["id"].as_str().unwrap().to_owned();
+    let (status, body) = read(
+        desk.http
+            .post(format!(
+                "{}/api/v1/action-requests/{forged_id}/consent",
+                desk.url()
+            ))
+            .bearer_auth(endpoint.credential())
+            .header("x-deskside-local-user", &requester.name)
+            .json(&json!({"granted": true}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+
+    // Were the server to sign it on the requester's consent anyway, the endpoint refuses.
+    desk.stop_server();
+    queue_forged_order(
+        &desk,
+        &forged_id,
+        &endpoint.device_id,
+        &other.name,
+        Approval::UserConsent {
+            account: requester.name.clone(),
+        },
+    );
+    desk.restart_server();
+    let refused = settled(&desk, &alice, ticket, &forged_id).await;
+    assert_eq!(refused["state"], "rejected", "{refused}");
+    assert_eq!(refused["result"]["code"], "not_approved", "{refused}");
+    assert_eq!(
+        other.shadow(),
+        before,
+        "the other account's password is untouched"
+    );
+
+    // A second agent's approval is what lets it run.
+    let asked = request(&desk, &alice, ticket, reset_other).await;
+    assert_eq!(asked["state"], "awaiting_approval", "{asked}");
+    let id = asked["id"].as_str().unwrap().to_owned();
+    let (status, approved) = desk
+        .call(
+            Method::POST,
+            &format!("/api/v1/action-requests/{id}/approve"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{approved}");
+    let done = settled(&desk, &alice, ticket, &id).await;
+    assert_verified(&done, "");
+    assert_ne!(other.shadow()[1], before[1], "the password hash changed");
     assert!(daemon.running(), "{}", daemon.log());
 }
 
