@@ -15,6 +15,7 @@ import type { DiagnosticsPreview } from "./bindings/DiagnosticsPreview";
 import type { OutboxEntry } from "./bindings/OutboxEntry";
 import type { QueuePage } from "./bindings/QueuePage";
 import type { QueueQuery } from "./bindings/QueueQuery";
+import type { RequesterActionView } from "./bindings/RequesterActionView";
 import type { ScreenshotPreview } from "./bindings/ScreenshotPreview";
 import type { StaffMember } from "./bindings/StaffMember";
 import type { SubmitOutcome } from "./bindings/SubmitOutcome";
@@ -81,7 +82,7 @@ export const replyToMyTicket = (id: number, body: string) =>
   call<TicketConversation>("reply_to_my_ticket", { id, body });
 export const reopenMyTicket = (id: number) => call<TicketConversation>("reopen_my_ticket", { id });
 export const answerConsent = (requestId: string, granted: boolean) =>
-  call<ActionRequestView>("answer_consent", { requestId, granted });
+  call<RequesterActionView>("answer_consent", { requestId, granted });
 /** Temporary passwords waiting for this user; each is returned once, then gone. */
 export const takeTemporaryPasswords = () => call<TemporaryPassword[]>("take_temporary_passwords");
 

@@ -262,36 +262,50 @@ pub struct ConsentRequest {
     pub request_id: String,
     /// Catalog action id, e.g. `print.clear_queue`.
     pub action: String,
-    pub detail: Option<String>,
+    /// The local account the action changes, if it changes one (a password reset).
+    pub account: Option<String>,
+    /// Whether this user may allow it: only an account's own user can agree to changing it.
+    pub may_consent: bool,
     pub requested_at: DateTime<Utc>,
 }
 
 impl ConsentRequest {
-    /// Requests still waiting for an answer, from the ticket's public timeline: an
-    /// `awaiting_consent` event with no later event for the same request.
-    pub fn pending_in(timeline: &[TimelineEntry]) -> Vec<ConsentRequest> {
-        let mut pending: Vec<ConsentRequest> = Vec::new();
-        for entry in timeline {
-            if let EventKind::Action {
-                request_id,
-                action,
-                state,
-                detail,
-            } = &entry.event
-            {
-                pending.retain(|p| &p.request_id != request_id);
-                if state == "awaiting_consent" {
-                    pending.push(ConsentRequest {
-                        request_id: request_id.clone(),
-                        action: action.clone(),
-                        detail: detail.clone(),
-                        requested_at: entry.at,
-                    });
-                }
-            }
-        }
-        pending
+    /// Requests on the ticket still waiting for this user's answer.
+    pub fn pending_in(actions: &[RequesterActionView]) -> Vec<ConsentRequest> {
+        actions
+            .iter()
+            .filter(|a| a.state == "awaiting_consent")
+            .map(|a| ConsentRequest {
+                request_id: a.id.clone(),
+                action: a.action.clone(),
+                account: a.account.clone(),
+                may_consent: a.may_consent,
+                requested_at: a.created_at,
+            })
+            .collect()
     }
+}
+
+/// A remediation request on one of this user's tickets, as the server shows it to them:
+/// what is done and how it ended, without the help desk's internal approval steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RequesterActionView {
+    pub id: String,
+    /// Catalog action id, e.g. `account.reset_password`.
+    pub action: String,
+    pub title: String,
+    /// `awaiting_approval`, `awaiting_consent`, `queued`, `running`, `succeeded`, `failed`,
+    /// `rejected`, `denied`, `expired`.
+    pub state: String,
+    /// The local account the action changes, if it changes one.
+    pub account: Option<String>,
+    /// It waits for this user's consent, and the consent is theirs to give.
+    pub may_consent: bool,
+    /// How it ended, in plain words.
+    pub outcome: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 /// A timeline event as the server sends it.
@@ -565,6 +579,7 @@ pub fn export_bindings(dir: &std::path::Path) -> Result<(), ts_rs::ExportError> 
         DevicePanel,
         CatalogAction,
         ActionRequestDraft,
+        RequesterActionView,
     );
     Ok(())
 }

@@ -5,7 +5,7 @@ use deskside_client::agent_bridge;
 use deskside_client::api::TicketFilter;
 use deskside_client::outbox::OutboxState;
 use deskside_client::views::{
-    ActionRequestView, CommandError, ConsentRequest, Delivery, OutboxEntry, TemporaryPassword,
+    CommandError, ConsentRequest, Delivery, OutboxEntry, RequesterActionView, TemporaryPassword,
     TicketConversation,
 };
 use deskside_core::{Status, Ticket};
@@ -118,7 +118,7 @@ pub async fn answer_consent(
     desktop: State<'_, Desktop>,
     request_id: String,
     granted: bool,
-) -> CommandResult<ActionRequestView> {
+) -> CommandResult<RequesterActionView> {
     desktop
         .requester_call(|client| {
             let request_id = request_id.clone();
@@ -150,15 +150,16 @@ pub async fn take_temporary_passwords(
 }
 
 async fn conversation(desktop: &Desktop, id: i64) -> CommandResult<TicketConversation> {
-    let (ticket, timeline) = desktop
+    let (ticket, timeline, actions) = desktop
         .requester_call(|client| async move {
             let ticket = client.ticket(id).await?;
             let timeline = client.timeline(id).await?;
-            Ok((ticket, timeline))
+            let actions = client.my_ticket_actions(id).await?;
+            Ok((ticket, timeline, actions))
         })
         .await?;
     Ok(TicketConversation {
-        consent_requests: ConsentRequest::pending_in(&timeline),
+        consent_requests: ConsentRequest::pending_in(&actions),
         ticket,
         timeline,
     })

@@ -7,4 +7,12 @@ export type ConsentRequest = { requestId: string,
 /**
  * Catalog action id, e.g. `print.clear_queue`.
  */
-action: string, detail: string | null, requestedAt: string, };
+action: string, 
+/**
+ * The local account the action changes, if it changes one (a password reset).
+ */
+account: string | null, 
+/**
+ * Whether this user may allow it: only an account's own user can agree to changing it.
+ */
+mayConsent: boolean, requestedAt: string, };

@@ -18,7 +18,8 @@ const AGENT_TITLE: Record<string, string> = {
 /** The same actions as the person at the computer reads them. */
 const REQUESTER_TITLE: Record<string, string> = {
   "service.restart": "Restart a service",
-  "account.reset_password": "Reset your account's password",
+  // Which account is not in a timeline event: the consent card names it (consentTitle).
+  "account.reset_password": "Reset an account's password",
   "print.clear_queue": "Clear a print queue",
   "print.restart_spooler": "Restart the print spooler",
   "network.flush_dns": "Flush the DNS cache",
@@ -43,6 +44,17 @@ const ACTION_EXPLANATION: Record<string, string> = {
   "system.reboot": "The computer restarts. Save your work first.",
   "software.update": "A program is updated to its latest version.",
 };
+
+/**
+ * What the person at the computer is asked to allow. An action on a local account names
+ * it: the account may be theirs or someone else's on the same computer.
+ */
+export function consentTitle(actionId: string, account: string | null, mine: boolean): string {
+  if (actionId === "account.reset_password" && account) {
+    return mine ? `Reset the password of your account ${account}` : `Reset the password of account ${account}`;
+  }
+  return actionTitle(actionId);
+}
 
 export function actionTitle(actionId: string, audience: "agent" | "requester" = "requester"): string {
   return (audience === "agent" ? AGENT_TITLE : REQUESTER_TITLE)[actionId] ?? actionId;

@@ -2,7 +2,9 @@
 import type { ActionRequestView } from "../bindings/ActionRequestView";
 import type { AppStatus } from "../bindings/AppStatus";
 import type { DiagnosticsPreview } from "../bindings/DiagnosticsPreview";
+import type { ConsentRequest } from "../bindings/ConsentRequest";
 import type { EventKind } from "../bindings/EventKind";
+import type { RequesterActionView } from "../bindings/RequesterActionView";
 import type { SlaTimer } from "../bindings/SlaTimer";
 import type { StaffProfile } from "../bindings/StaffProfile";
 import type { Ticket } from "../bindings/Ticket";
@@ -133,6 +135,33 @@ export function makeAction(overrides: Partial<ActionRequestView> = {}): ActionRe
     createdAt: minutesFromNow(-3, new Date()),
     updatedAt: minutesFromNow(-3, new Date()),
     expiresAt: minutesFromNow(60, new Date()),
+    ...overrides,
+  };
+}
+
+export function makeConsentRequest(overrides: Partial<ConsentRequest> = {}): ConsentRequest {
+  return {
+    requestId: "req-9",
+    action: "account.reset_password",
+    account: "maria",
+    mayConsent: true,
+    requestedAt: minutesFromNow(-2, new Date()),
+    ...overrides,
+  };
+}
+
+/** A request as the requester sees it (the server's redacted projection). */
+export function makeRequesterAction(overrides: Partial<RequesterActionView> = {}): RequesterActionView {
+  return {
+    id: "req-9",
+    action: "account.reset_password",
+    title: "Reset a local account's password",
+    state: "queued",
+    account: "maria",
+    mayConsent: false,
+    outcome: null,
+    createdAt: minutesFromNow(-2, new Date()),
+    updatedAt: minutesFromNow(-1, new Date()),
     ...overrides,
   };
 }

@@ -10,7 +10,8 @@ use deskside_core::{Priority, Status, Ticket};
 
 use super::{ApiError, Client, json, send};
 use crate::views::{
-    ActionRequestView, CatalogAction, DeviceSummary, SnapshotInfo, StaffMember, TimelineEntry,
+    ActionRequestView, CatalogAction, DeviceSummary, RequesterActionView, SnapshotInfo,
+    StaffMember, TimelineEntry,
 };
 
 /// `GET /auth/me`, as far as the desktop needs it.
@@ -230,12 +231,22 @@ impl Client {
         .await
     }
 
+    /// The requests on one of the requester's own tickets, as the server shows them to
+    /// the requester.
+    pub async fn my_ticket_actions(
+        &self,
+        ticket_id: i64,
+    ) -> Result<Vec<RequesterActionView>, ApiError> {
+        self.get_json(&format!("/tickets/{ticket_id}/actions"), &[])
+            .await
+    }
+
     /// The device's user answers a consent request on their own ticket.
     pub async fn consent(
         &self,
         request_id: &str,
         granted: bool,
-    ) -> Result<ActionRequestView, ApiError> {
+    ) -> Result<RequesterActionView, ApiError> {
         self.post_json(
             &format!("/action-requests/{request_id}/consent"),
             &json!({ "granted": granted }),

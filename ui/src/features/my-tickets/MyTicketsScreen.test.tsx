@@ -2,7 +2,13 @@ import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
 import { fakeIpc } from "../../test/fakeIpc";
-import { makeAction, makeConversation, makeEntry, makeTicket } from "../../test/fixtures";
+import {
+  makeConsentRequest,
+  makeConversation,
+  makeEntry,
+  makeRequesterAction,
+  makeTicket,
+} from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { MyTicketsScreen } from "./MyTicketsScreen";
 
@@ -42,16 +48,14 @@ describe("My tickets", () => {
     fakeIpc.myTickets.mockResolvedValue([ticket]);
     fakeIpc.myTicket.mockResolvedValue(
       makeConversation(ticket, {
-        consentRequests: [
-          { requestId: "req-9", action: "account.reset_password", detail: "username: maria", requestedAt: new Date().toISOString() },
-        ],
+        consentRequests: [makeConsentRequest({ requestId: "req-9", account: "maria", mayConsent: true })],
       }),
     );
-    fakeIpc.answerConsent.mockResolvedValueOnce(makeAction({ id: "req-9", state: "queued" }));
+    fakeIpc.answerConsent.mockResolvedValueOnce(makeRequesterAction({ id: "req-9", state: "queued" }));
     const { user } = renderWithProviders(<MyTicketsScreen />);
 
     const card = await screen.findByRole("region", { name: "Permission request" });
-    expect(card).toHaveTextContent("The help desk wants to run: Reset your account's password");
+    expect(card).toHaveTextContent("The help desk wants to run: Reset the password of your account maria");
     expect(card).toHaveTextContent("Nothing happens unless you allow it.");
     await user.click(within(card).getByRole("button", { name: "Allow" }));
     await waitFor(() => expect(fakeIpc.answerConsent).toHaveBeenCalledWith("req-9", true));
