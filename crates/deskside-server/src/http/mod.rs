@@ -4,6 +4,7 @@
 pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod credential_cache;
 pub mod devices;
 pub mod extract;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod cli;
+mod connections;
 mod devices;
 mod durability;
 mod idempotency;
