@@ -8,6 +8,7 @@ pub mod client_addr;
 pub mod credential_cache;
 pub mod devices;
 pub mod extract;
+pub mod login_throttle;
 pub mod query;
 pub mod tickets;
 

@@ -12,6 +12,7 @@ mod connections;
 mod devices;
 mod durability;
 mod idempotency;
+mod login_throttle;
 mod requester_sessions;
 mod robustness;
 mod sla;
