@@ -1,11 +1,13 @@
 //! The server's network edge: its own accept loop over hyper's HTTP/1 connections, so that
 //! clients with no credentials cannot hold every socket and file descriptor.
 //!
-//! A connection is *waiting* while the server waits for a complete request head from it:
-//! from accept to its first head (*fresh*), and between requests on a kept-alive connection
-//! (*idle*). Only waiting connections are limited: in time (the header-read and idle
-//! timeouts) and in number (per source address and in total). Once a head has arrived the
-//! request runs as long as its handler needs, so an agent's long-poll is never cut.
+//! A connection is *waiting* while the server waits for a complete request from it: from
+//! accept to its first head (*fresh*), while a request body is still arriving, and between
+//! requests on a kept-alive connection (*idle*). Only waiting connections are limited: in
+//! number (per source address and in total), and heads in time (the header-read and idle
+//! timeouts; a body may take as long as it needs while it is not crowding others out).
+//! Once the request has arrived it runs as long as its handler needs, so an agent's
+//! long-poll is never cut.
 //!
 //! Over a cap the *oldest* waiting connection is closed to make room, fresh ones before
 //! idle ones, rather than refusing the newcomer: a flood of half-sent requests then only
@@ -161,14 +163,29 @@ async fn serve_connection(
         let registry = registry.clone();
         let wake = wake.clone();
         hyper::service::service_fn(move |request: hyper::Request<Incoming>| {
-            // The head is complete: from here the request takes the time its handler needs.
-            lock(&registry).request_started(id);
+            // The head is complete: once the body is in too, the request takes the time its
+            // handler needs.
+            let has_body = !http_body::Body::is_end_stream(request.body());
+            lock(&registry).request_started(id, has_body);
             let active = ActiveRequest {
                 registry: registry.clone(),
                 id,
                 wake: wake.clone(),
             };
-            let mut request = request.map(Body::new);
+            let mut request = if has_body {
+                let received = BodyReceived {
+                    registry: registry.clone(),
+                    id,
+                };
+                request.map(|body| {
+                    Body::new(Arriving {
+                        body,
+                        received: Some(received),
+                    })
+                })
+            } else {
+                request.map(Body::new)
+            };
             request.extensions_mut().insert(ConnectInfo(remote));
             request.extensions_mut().insert(trusted.clone());
             let router = router.clone();
@@ -250,6 +267,50 @@ impl http_body::Body for Tracked {
     }
 }
 
+/// A request body still arriving; the connection stops counting as waiting once it has
+/// arrived whole (or the handler dropped it).
+struct Arriving {
+    body: Incoming,
+    received: Option<BodyReceived>,
+}
+
+impl http_body::Body for Arriving {
+    type Data = axum::body::Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let frame = Pin::new(&mut self.body).poll_frame(cx);
+        if matches!(frame, Poll::Ready(None) | Poll::Ready(Some(Err(_))))
+            || self.body.is_end_stream()
+        {
+            self.received = None;
+        }
+        frame
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
+
+struct BodyReceived {
+    registry: Arc<Mutex<Registry>>,
+    id: u64,
+}
+
+impl Drop for BodyReceived {
+    fn drop(&mut self) {
+        lock(&self.registry).body_received(self.id);
+    }
+}
+
 /// A request in progress on a connection; dropping it ends the request.
 struct ActiveRequest {
     registry: Arc<Mutex<Registry>>,
@@ -273,6 +334,8 @@ struct Admitted {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Fresh,
+    /// The head has arrived, the body has not yet.
+    Body,
     Idle,
 }
 
@@ -280,7 +343,8 @@ struct Waiting {
     phase: Phase,
     /// Order of arrival in the waiting queues: the smallest is the oldest.
     seq: u64,
-    deadline: Instant,
+    /// `None` while a body arrives: it may be large, so it is only crowded out.
+    deadline: Option<Instant>,
 }
 
 struct Connection {
@@ -307,7 +371,8 @@ impl Queues {
 
     fn of(&mut self, phase: Phase) -> &mut BTreeMap<u64, u64> {
         match phase {
-            Phase::Fresh => &mut self.fresh,
+            // A body still arriving has not proved more than a fresh head has.
+            Phase::Fresh | Phase::Body => &mut self.fresh,
             Phase::Idle => &mut self.idle,
         }
     }
@@ -379,13 +444,22 @@ impl Registry {
             },
         );
         self.live += 1;
-        self.start_waiting(id, Phase::Fresh, now + self.limits.header_read_timeout);
+        self.start_waiting(
+            id,
+            Phase::Fresh,
+            Some(now + self.limits.header_read_timeout),
+        );
         Some(Admitted { id, wake })
     }
 
-    fn start_waiting(&mut self, id: u64, phase: Phase, deadline: Instant) {
+    fn start_waiting(&mut self, id: u64, phase: Phase, deadline: Option<Instant>) {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.wait_in_line(id, phase, deadline, seq);
+    }
+
+    /// Queues `id` as waiting, `seq` placing it among the others (smallest: oldest).
+    fn wait_in_line(&mut self, id: u64, phase: Phase, deadline: Option<Instant>, seq: u64) {
         let Some(connection) = self.connections.get_mut(&id) else {
             return;
         };
@@ -404,13 +478,9 @@ impl Registry {
         }
     }
 
-    fn stop_waiting(&mut self, id: u64) {
-        let Some(connection) = self.connections.get_mut(&id) else {
-            return;
-        };
-        let Some(waiting) = connection.waiting.take() else {
-            return;
-        };
+    fn stop_waiting(&mut self, id: u64) -> Option<Waiting> {
+        let connection = self.connections.get_mut(&id)?;
+        let waiting = connection.waiting.take()?;
         self.waiting.of(waiting.phase).remove(&waiting.seq);
         if let Some(queues) = self.waiting_by_ip.get_mut(&connection.ip) {
             queues.of(waiting.phase).remove(&waiting.seq);
@@ -418,6 +488,7 @@ impl Registry {
                 self.waiting_by_ip.remove(&connection.ip);
             }
         }
+        Some(waiting)
     }
 
     /// Tells the oldest waiting connection (from `ip`, or from anyone) to close. False when
@@ -439,10 +510,30 @@ impl Registry {
         true
     }
 
-    fn request_started(&mut self, id: u64) {
-        self.stop_waiting(id);
-        if let Some(connection) = self.connections.get_mut(&id) {
-            connection.active += 1;
+    fn request_started(&mut self, id: u64, has_body: bool) {
+        let waited = self.stop_waiting(id);
+        let Some(connection) = self.connections.get_mut(&id) else {
+            return;
+        };
+        connection.active += 1;
+        if has_body {
+            // Still as old as when it began waiting for this request: a body that never
+            // comes must not look newer than heads that arrived after it.
+            match waited {
+                Some(waited) => self.wait_in_line(id, Phase::Body, None, waited.seq),
+                None => self.start_waiting(id, Phase::Body, None),
+            }
+        }
+    }
+
+    fn body_received(&mut self, id: u64) {
+        let receiving = self
+            .connections
+            .get(&id)
+            .and_then(|c| c.waiting.as_ref())
+            .is_some_and(|w| w.phase == Phase::Body);
+        if receiving {
+            self.stop_waiting(id);
         }
     }
 
@@ -451,8 +542,9 @@ impl Registry {
             return;
         };
         connection.active = connection.active.saturating_sub(1);
-        if connection.active == 0 && !connection.evicted && connection.waiting.is_none() {
-            self.start_waiting(id, Phase::Idle, now + self.limits.idle_timeout);
+        if connection.active == 0 && !connection.evicted {
+            self.stop_waiting(id);
+            self.start_waiting(id, Phase::Idle, Some(now + self.limits.idle_timeout));
         }
     }
 
@@ -463,7 +555,7 @@ impl Registry {
         if connection.evicted {
             return None;
         }
-        Some(connection.waiting.as_ref().map(|w| w.deadline))
+        Some(connection.waiting.as_ref().and_then(|w| w.deadline))
     }
 
     fn waited_too_long(&self, id: u64, now: Instant) -> bool {
@@ -471,7 +563,7 @@ impl Registry {
             connection
                 .waiting
                 .as_ref()
-                .is_some_and(|waiting| waiting.deadline <= now)
+                .is_some_and(|waiting| waiting.deadline.is_some_and(|d| d <= now))
         })
     }
 

@@ -150,6 +150,49 @@ async fn over_the_per_address_cap_the_oldest_waiting_connections_are_closed() {
     assert!(finish_and_read_status(&mut bystander).await.contains("200"));
 }
 
+#[tokio::test]
+async fn a_request_body_that_never_arrives_counts_as_waiting() {
+    let cap = 5;
+    let app = spawn_app_with(|config| {
+        config.connections.max_waiting_per_address = cap;
+        config.connections.header_read_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let address = server_address(&app);
+    // Complete heads for a sign-in whose body stops after one byte.
+    let mut stalled = Vec::new();
+    for _ in 0..cap {
+        let socket = TcpSocket::new_v4().expect("socket");
+        socket.bind(SocketAddr::new(loopback(4), 0)).expect("bind");
+        let mut stream = socket.connect(address).await.expect("connect");
+        stream
+            .write_all(
+                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\n\
+                  Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+            )
+            .await
+            .expect("write");
+        stalled.push(stream);
+    }
+    // As many half-sent heads from the same address crowd every stalled body out.
+    let mut heads = Vec::new();
+    for _ in 0..cap {
+        heads.push(half_sent(address, loopback(4)).await.expect("connect"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (n, stream) in stalled.iter_mut().enumerate() {
+        assert!(
+            closed_by(stream, deadline).await,
+            "stalled body {n} still holds its connection"
+        );
+    }
+    assert!(
+        finish_and_read_status(heads.last_mut().expect("heads"))
+            .await
+            .contains("200")
+    );
+}
+
 /// The real `deskside-server serve`, under an open-file limit, killed when dropped.
 struct LimitedServer {
     child: std::process::Child,
