@@ -66,15 +66,31 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// How many connections may be open at once: the open-file limit minus the reserve.
+/// How many connections may be open at once: the open-file limit minus the reserve. The
+/// soft limit is raised to the hard one first (a default soft limit of 1,024 would cap a
+/// server with thousands of agents for no reason).
 fn connection_budget(limits: &ConnectionLimits) -> usize {
     #[cfg(unix)]
-    let open_files = rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
+    let open_files = {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current < limit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: limit.maximum,
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                limit = getrlimit(Resource::Nofile);
+            }
+        }
+        limit.current
+    };
     #[cfg(not(unix))]
     let open_files: Option<u64> = None;
     let open_files = open_files.unwrap_or(1 << 20);
     // Never so few that the server cannot serve anyone, whatever the reserve says.
     let budget = open_files.saturating_sub(limits.fd_reserve).max(32);
+    tracing::debug!(open_files, budget, "connection budget");
     usize::try_from(budget).unwrap_or(usize::MAX)
 }
 

@@ -193,35 +193,51 @@ async fn a_request_body_that_never_arrives_counts_as_waiting() {
     );
 }
 
-/// The real `deskside-server serve`, under an open-file limit, killed when dropped.
-struct LimitedServer {
+/// The real `deskside-server serve` as its own process, killed when dropped.
+pub(crate) struct ServeProcess {
     child: std::process::Child,
-    url: String,
+    pub url: String,
 }
 
-impl Drop for LimitedServer {
+impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
 }
 
-fn serve_with_open_file_limit(data_dir: &std::path::Path, limit: u32) -> LimitedServer {
+/// Runs `deskside-server serve` on a loopback port with `args` and `env` added, under an
+/// open-file limit when one is given (through `prlimit`), once it prints its address.
+pub(crate) fn serve_process(
+    data_dir: &std::path::Path,
+    open_files: Option<u32>,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> ServeProcess {
     use std::process::{Command, Stdio};
-    let mut child = Command::new("prlimit")
-        .arg(format!("--nofile={limit}:{limit}"))
-        .arg(env!("CARGO_BIN_EXE_deskside-server"))
+    let binary = env!("CARGO_BIN_EXE_deskside-server");
+    let mut command = match open_files {
+        Some(limit) => {
+            let mut command = Command::new("prlimit");
+            command.arg(format!("--nofile={limit}:{limit}")).arg(binary);
+            command
+        }
+        None => Command::new(binary),
+    };
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(args)
         .env_remove("DESKSIDE_LISTEN")
         .env_remove("DESKSIDE_DATA_DIR")
         .env("DESKSIDE_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("prlimit runs the server");
+        .expect("the server starts");
     let stdout = child.stdout.take().expect("stdout");
-    let mut server = LimitedServer {
+    let mut server = ServeProcess {
         child,
         url: String::new(),
     };
@@ -237,6 +253,31 @@ fn serve_with_open_file_limit(data_dir: &std::path::Path, limit: u32) -> Limited
     server
 }
 
+pub(crate) const ADMIN: &str = "root-admin";
+pub(crate) const ADMIN_PASSWORD: &str = "a long admin passphrase";
+
+/// The first admin, made with the CLI as an install would.
+pub(crate) async fn create_admin(data_dir: &std::path::Path) {
+    let data_dir = data_dir.to_str().expect("utf-8 path");
+    let created = run_cli(
+        &[
+            "user",
+            "add",
+            "--data-dir",
+            data_dir,
+            "--username",
+            ADMIN,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(ADMIN_PASSWORD),
+        &[],
+    )
+    .await;
+    assert!(created.success, "{created:?}");
+}
+
 #[tokio::test]
 async fn thousands_of_half_sent_requests_do_not_starve_sign_in_health_or_agents() {
     if std::process::Command::new("prlimit")
@@ -248,27 +289,15 @@ async fn thousands_of_half_sent_requests_do_not_starve_sign_in_health_or_agents(
         return;
     }
     let data = tempfile::tempdir().expect("temp dir");
-    let data_dir = data.path().to_str().expect("utf-8 path");
-    let password = "a long admin passphrase";
-    let created = run_cli(
-        &[
-            "user",
-            "add",
-            "--data-dir",
-            data_dir,
-            "--username",
-            "root-admin",
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        Some(password),
+    create_admin(data.path()).await;
+    // 3,000 open files for the server; the flood below is twice that. A header timeout
+    // longer than the test: the caps and the reserve must do the work.
+    let server = serve_process(
+        data.path(),
+        Some(3000),
+        &["--header-read-timeout", "120"],
         &[],
-    )
-    .await;
-    assert!(created.success, "{created:?}");
-    // 3,000 open files for the server; the flood below is twice that.
-    let server = serve_with_open_file_limit(data.path(), 3000);
+    );
     let url = |path: &str| format!("{}{path}", server.url);
     let established = reqwest::Client::new();
     let login = |client: reqwest::Client| {
@@ -276,7 +305,7 @@ async fn thousands_of_half_sent_requests_do_not_starve_sign_in_health_or_agents(
         async move {
             let response = client
                 .post(url)
-                .json(&json!({"username": "root-admin", "password": password}))
+                .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
                 .send()
                 .await?;
             let status = response.status();

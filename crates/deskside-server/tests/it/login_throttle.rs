@@ -100,7 +100,10 @@ fn evaluated(answers: &[Answer]) -> usize {
 
 /// The audited failed sign-ins for `username`: the actor (`ip:…`) of each.
 async fn failed_logins(app: &TestApp, username: &str) -> Vec<String> {
-    let connection = app.database();
+    audited_failures(&app.database(), username)
+}
+
+fn audited_failures(connection: &rusqlite::Connection, username: &str) -> Vec<String> {
     let mut statement = connection
         .prepare("SELECT actor FROM audit_log WHERE action = 'auth.login_failed' AND subject = ?1")
         .expect("query");
@@ -250,4 +253,62 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     // Every spoofed address is the one real peer, and that peer is locked out.
     let answer = login_from(&app, Some("198.51.100.40"), "carol", PASSWORD).await;
     assert_eq!(answer.status, StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test]
+async fn serve_takes_trusted_proxies_from_the_environment_and_refuses_bad_ones() {
+    use crate::connections::{ADMIN, ADMIN_PASSWORD, create_admin, serve_process};
+    let data = tempfile::tempdir().expect("temp dir");
+    create_admin(data.path()).await;
+    let refused = run_cli(
+        &[
+            "serve",
+            "--data-dir",
+            data.path().to_str().expect("utf-8"),
+            "--trusted-proxy",
+            "proxy.example",
+        ],
+        None,
+        &[],
+    )
+    .await;
+    assert!(!refused.success, "{refused:?}");
+    assert!(
+        refused
+            .stderr
+            .contains("'proxy.example' is not an IP address"),
+        "{}",
+        refused.stderr
+    );
+
+    let server = serve_process(
+        data.path(),
+        None,
+        &[],
+        &[("DESKSIDE_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1")],
+    );
+    let http = reqwest::Client::new();
+    let url = format!("{}/api/v1/auth/login", server.url);
+    let response = http
+        .post(&url)
+        .header("x-forwarded-for", "203.0.113.9, 10.1.2.3")
+        .json(&json!({"username": ADMIN, "password": "not the passphrase"}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let connection =
+        rusqlite::Connection::open(data.path().join("deskside.db")).expect("open database");
+    assert_eq!(
+        audited_failures(&connection, ADMIN),
+        vec!["ip:203.0.113.9".to_owned()]
+    );
+    // The real user, from another address, is not held back by that failure.
+    let response = http
+        .post(&url)
+        .json(&json!({"username": ADMIN, "password": ADMIN_PASSWORD}))
+        .send()
+        .await
+        .expect("login");
+    assert_eq!(response.status(), StatusCode::OK);
 }
