@@ -33,7 +33,7 @@ use tokio::sync::{Notify, watch};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::http::client_addr::{TrustedProxies, canonical};
+use crate::http::client_addr::{TrustedProxies, canonical, client_scope};
 
 /// Limits on connections that have not yet sent a complete request head.
 #[derive(Debug, Clone)]
@@ -42,8 +42,8 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
     /// How long a kept-alive connection may wait for its next request head.
     pub idle_timeout: Duration,
-    /// Waiting connections from one source address (trusted proxies are exempt: every
-    /// client behind them shares their address).
+    /// Waiting connections from one source address, an IPv6 /64 counting as one (trusted
+    /// proxies are exempt: every client behind them shares their address).
     pub max_waiting_per_address: usize,
     /// Waiting connections from all addresses together.
     pub max_waiting: usize,
@@ -113,7 +113,8 @@ pub(crate) async fn serve(
         match accepted {
             Ok((stream, remote)) => {
                 let ip = canonical(remote.ip());
-                let admitted = lock(&registry).admit(ip, trusted.trusts(ip), Instant::now());
+                let exempt = trusted.trusts(ip);
+                let admitted = lock(&registry).admit(client_scope(ip), exempt, Instant::now());
                 // Refused: every connection is busy with a request and the budget is spent;
                 // dropping the stream closes it at once.
                 let Some(admitted) = admitted else { continue };
@@ -131,19 +132,30 @@ pub(crate) async fn serve(
             // The peer gave up before we took it: nothing to do.
             Err(error) if is_connection_error(&error) => {}
             Err(error) => {
-                // Out of file descriptors (or memory): free the oldest waiting connection and
-                // pause briefly instead of spinning on a listener that stays readable.
-                lock(&registry).evict_oldest(None);
+                // Out of file descriptors (or memory) though under the budget: something else
+                // holds them. Free a batch of the oldest waiting connections and pause briefly
+                // instead of spinning on a listener that stays readable.
+                {
+                    let mut registry = lock(&registry);
+                    for _ in 0..SHED_ON_ACCEPT_ERROR {
+                        if !registry.evict_oldest(None) {
+                            break;
+                        }
+                    }
+                }
                 let now = Instant::now();
                 if last_warning.is_none_or(|at| now - at >= Duration::from_secs(5)) {
-                    tracing::warn!(%error, "accept failed; shedding the oldest waiting connection");
+                    tracing::warn!(%error, "accept failed; shedding the oldest waiting connections");
                     last_warning = Some(now);
                 }
-                tokio::time::sleep(Duration::from_millis(20)).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
     }
 }
+
+/// Waiting connections closed each time accepting fails for want of descriptors.
+const SHED_ON_ACCEPT_ERROR: usize = 32;
 
 fn is_connection_error(error: &std::io::Error) -> bool {
     matches!(

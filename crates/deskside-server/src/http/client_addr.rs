@@ -45,6 +45,19 @@ fn prefix_matches(network: &[u8], ip: &[u8], prefix: u8) -> bool {
     }
 }
 
+/// What one client controls, for counting it: an IPv4 address, or an IPv6 /64 (one
+/// subscriber's network; otherwise one host could present a fresh address every time).
+pub fn client_scope(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            IpAddr::V6(octets.into())
+        }
+    }
+}
+
 /// An IPv4 client seen through an IPv6 socket (`::ffff:192.0.2.7`) is that IPv4 address.
 pub fn canonical(ip: IpAddr) -> IpAddr {
     match ip {

@@ -22,6 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::client_addr::client_scope;
+
 /// Failures one (username, address) may have before attempts are spaced out.
 pub const FREE_FAILURES: u32 = 3;
 /// Failures one username may have from all addresses before it is treated as under attack.
@@ -99,7 +101,7 @@ impl LoginThrottle {
         ip: IpAddr,
         now: DateTime<Utc>,
     ) -> Result<LoginAttempt, RetryAfter> {
-        let pair: PairKey = (username.to_lowercase(), address_scope(ip));
+        let pair: PairKey = (username.to_lowercase(), client_scope(ip));
         let mut tables = lock(&self.tables);
         let tables = &mut *tables;
         if tables.pairs.len() >= MAX_TRACKED {
@@ -225,19 +227,6 @@ impl Drop for LoginAttempt {
 
 fn lock(tables: &Mutex<Tables>) -> MutexGuard<'_, Tables> {
     tables.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// What one client controls: an IPv4 address, or an IPv6 /64 (one subscriber's network:
-/// otherwise every guess could come from a fresh address of the same host).
-fn address_scope(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => {
-            let mut octets = v6.octets();
-            octets[8..].fill(0);
-            IpAddr::V6(octets.into())
-        }
-    }
 }
 
 /// Drops the half of the idle records that failed longest ago; attempts in flight stay.

@@ -151,6 +151,37 @@ async fn over_the_per_address_cap_the_oldest_waiting_connections_are_closed() {
 }
 
 #[tokio::test]
+async fn over_the_total_cap_the_oldest_waiting_connections_are_closed() {
+    let app = spawn_app_with(|config| {
+        config.connections.max_waiting = 20;
+        config.connections.header_read_timeout = Duration::from_secs(60);
+    })
+    .await;
+    let address = server_address(&app);
+    let mut streams = Vec::new();
+    for n in 0..30u8 {
+        // Ten sources, three each: no one address is over any cap of its own.
+        streams.push(
+            half_sent(address, loopback(10 + n % 10))
+                .await
+                .expect("connect"),
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for (n, stream) in streams.iter_mut().take(10).enumerate() {
+        assert!(
+            closed_by(stream, deadline).await,
+            "connection {n}, among the oldest, is still open"
+        );
+    }
+    let newest = streams.last_mut().expect("streams");
+    assert!(finish_and_read_status(newest).await.contains("200"));
+    // A client of the API is served meanwhile.
+    let (status, _) = app.call(Method::GET, "/healthz", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn a_request_body_that_never_arrives_counts_as_waiting() {
     let cap = 5;
     let app = spawn_app_with(|config| {
@@ -288,16 +319,35 @@ async fn thousands_of_half_sent_requests_do_not_starve_sign_in_health_or_agents(
         eprintln!("skipped: prlimit (util-linux) is not installed");
         return;
     }
+    // One after the other: each flood holds 6,000 sockets in this process. A header
+    // timeout longer than the test throughout: the caps and the reserve must do the work.
+    // The defaults: the per-address cap (256 × 8 sources) holds the flood.
+    flood_while_serving(&["--header-read-timeout", "120"]).await;
+    // No per-address cap to speak of: the open-file budget (limit − reserve) holds it.
+    flood_while_serving(&[
+        "--header-read-timeout",
+        "120",
+        "--max-waiting-per-address",
+        "100000",
+    ])
+    .await;
+    // No reserve either: accepting runs out of descriptors and sheds the oldest.
+    flood_while_serving(&[
+        "--header-read-timeout",
+        "120",
+        "--max-waiting-per-address",
+        "100000",
+        "--fd-reserve",
+        "0",
+    ])
+    .await;
+}
+
+async fn flood_while_serving(server_args: &[&str]) {
     let data = tempfile::tempdir().expect("temp dir");
     create_admin(data.path()).await;
-    // 3,000 open files for the server; the flood below is twice that. A header timeout
-    // longer than the test: the caps and the reserve must do the work.
-    let server = serve_process(
-        data.path(),
-        Some(3000),
-        &["--header-read-timeout", "120"],
-        &[],
-    );
+    // 3,000 open files for the server; the flood below is twice that.
+    let server = serve_process(data.path(), Some(3000), server_args, &[]);
     let url = |path: &str| format!("{}{path}", server.url);
     let established = reqwest::Client::new();
     let login = |client: reqwest::Client| {
