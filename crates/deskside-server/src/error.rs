@@ -29,6 +29,8 @@ pub struct ErrorBody {
 pub struct ApiError {
     status: StatusCode,
     body: ErrorBody,
+    /// Seconds for a `Retry-After` header (429).
+    retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -41,6 +43,7 @@ impl ApiError {
                 fields: None,
                 current: None,
             },
+            retry_after: None,
         }
     }
 
@@ -70,6 +73,12 @@ impl ApiError {
 
     pub fn too_many_requests(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message)
+    }
+
+    /// Tells the client when to try again (`Retry-After`, in seconds).
+    pub fn with_retry_after(mut self, secs: i64) -> ApiError {
+        self.retry_after = Some(secs.max(1));
+        self
     }
 
     pub fn validation(errors: ValidationErrors) -> ApiError {
@@ -116,7 +125,13 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self.body)).into_response()
+        let mut response = (self.status, Json(self.body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

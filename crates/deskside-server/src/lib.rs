@@ -7,6 +7,7 @@ pub mod clock;
 pub mod demo;
 pub mod error;
 pub mod http;
+pub mod net;
 pub mod order_keys;
 pub mod order_wakeups;
 pub mod secrets;
@@ -37,6 +38,10 @@ pub struct ServerConfig {
     pub password_cost: HashCost,
     /// Refuse to start without an admin account, so a fresh install is never left open.
     pub require_admin: bool,
+    /// Timeouts and caps for connections still sending their request (`net.rs`).
+    pub connections: net::ConnectionLimits,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
+    pub trusted_proxies: http::client_addr::TrustedProxies,
 }
 
 impl ServerConfig {
@@ -48,6 +53,8 @@ impl ServerConfig {
             sla_sweep_every: Some(std::time::Duration::from_secs(5)),
             password_cost: HashCost::Strong,
             require_admin: true,
+            connections: net::ConnectionLimits::default(),
+            trusted_proxies: http::client_addr::TrustedProxies::default(),
         }
     }
 }
@@ -77,6 +84,8 @@ pub struct Server {
     pub address: SocketAddr,
     pub state: Arc<AppState>,
     serve: JoinHandle<()>,
+    /// Set to true to stop: the accept loop ends and every connection is closed.
+    stop: tokio::sync::watch::Sender<bool>,
     sweeper: Option<JoinHandle<()>>,
 }
 
@@ -144,12 +153,14 @@ impl Server {
             bind(config.listen).with_context(|| format!("listening on {}", config.listen))?;
         let address = listener.local_addr()?;
         let router = http::router(state.clone());
-        let serve = tokio::spawn(async move {
-            let service = router.into_make_service_with_connect_info::<SocketAddr>();
-            if let Err(error) = axum::serve(listener, service).await {
-                tracing::error!(%error, "server stopped");
-            }
-        });
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let serve = tokio::spawn(net::serve(
+            listener,
+            router,
+            config.connections,
+            Arc::new(config.trusted_proxies),
+            stopped,
+        ));
         let sweeper = config
             .sla_sweep_every
             .map(|every| tokio::spawn(sla_sweeper::run_every(state.clone(), every)));
@@ -157,6 +168,7 @@ impl Server {
             address,
             state,
             serve,
+            stop,
             sweeper,
         })
     }
@@ -175,8 +187,10 @@ impl Server {
         let _ = self.serve.await;
     }
 
-    /// Stops accepting requests and background work.
+    /// Stops accepting requests and background work, and closes every open connection
+    /// (kept-alive ones and long-polls included).
     pub fn stop(self) {
+        let _ = self.stop.send(true);
         self.serve.abort();
         if let Some(sweeper) = self.sweeper {
             sweeper.abort();

@@ -13,6 +13,7 @@ use deskside_server::audit::AuditEntry;
 use deskside_server::clock::SystemClock;
 use deskside_server::http::admin::validate_new_staff;
 use deskside_server::http::auth::issue_enrollment_token;
+use deskside_server::http::client_addr::{IpCidr, TrustedProxies};
 use deskside_server::secrets::{HashCost, hash_password};
 use deskside_server::storage::{NewStaffUser, SqliteStorage};
 use deskside_server::{Server, ServerConfig, demo, open_state};
@@ -39,6 +40,8 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         data: DataDir,
+        #[command(flatten)]
+        edge: EdgeArgs,
     },
     /// Manage staff accounts.
     User {
@@ -60,6 +63,57 @@ enum Command {
         #[command(subcommand)]
         command: DemoCommand,
     },
+}
+
+/// The network edge: reverse proxies and the limits on connections still sending a request.
+#[derive(clap::Args)]
+struct EdgeArgs {
+    /// A reverse proxy (address or network, e.g. 10.0.0.0/8) whose X-Forwarded-For names
+    /// the client; repeat for several. Without one the header is ignored.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR_OR_IP",
+        env = "DESKSIDE_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<IpCidr>,
+    /// Seconds a new connection may take to send its request head.
+    #[arg(long, value_name = "SECS", env = "DESKSIDE_HEADER_READ_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout: Option<u64>,
+    /// Seconds a kept-alive connection may wait for its next request.
+    #[arg(long, value_name = "SECS", env = "DESKSIDE_IDLE_TIMEOUT",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    idle_timeout: Option<u64>,
+    /// Connections still sending their request head from one address.
+    #[arg(long, value_name = "N", env = "DESKSIDE_MAX_WAITING_PER_ADDRESS",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_waiting_per_address: Option<u64>,
+    /// Connections still sending their request head, in total.
+    #[arg(long, value_name = "N", env = "DESKSIDE_MAX_WAITING",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    max_waiting: Option<u64>,
+    /// File descriptors kept free of connections (for the database, logs, new accepts).
+    #[arg(long, value_name = "N", env = "DESKSIDE_FD_RESERVE")]
+    fd_reserve: Option<u64>,
+}
+
+impl EdgeArgs {
+    fn apply(self, config: &mut ServerConfig) {
+        let limits = &mut config.connections;
+        let secs = std::time::Duration::from_secs;
+        let count = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        limits.header_read_timeout = self
+            .header_read_timeout
+            .map_or(limits.header_read_timeout, secs);
+        limits.idle_timeout = self.idle_timeout.map_or(limits.idle_timeout, secs);
+        limits.max_waiting_per_address = self
+            .max_waiting_per_address
+            .map_or(limits.max_waiting_per_address, count);
+        limits.max_waiting = self.max_waiting.map_or(limits.max_waiting, count);
+        limits.fd_reserve = self.fd_reserve.unwrap_or(limits.fd_reserve);
+        config.trusted_proxies = TrustedProxies(self.trusted_proxies);
+    }
 }
 
 #[derive(Subcommand)]
@@ -159,8 +213,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data } => {
-            let server = Server::start(ServerConfig::new(listen, data.data_dir)).await?;
+        Command::Serve { listen, data, edge } => {
+            let mut config = ServerConfig::new(listen, data.data_dir);
+            edge.apply(&mut config);
+            let server = Server::start(config).await?;
             println!("listening on {}", server.url());
             tokio::select! {
                 () = server.wait() => {}

@@ -11,8 +11,8 @@ use crate::secrets::HashCost;
 use crate::{Server, ServerConfig, demo};
 
 /// A `deskside-server` with the demo staff, on its own thread and tokio runtime. Stopping it
-/// drops the runtime, which closes every connection (an aborted `axum::serve` alone would
-/// leave open keep-alive connections and long polls answering).
+/// stops the server, which closes every connection (kept-alive ones and long polls), and
+/// drops the runtime with any task left.
 pub struct TestServer {
     pub address: SocketAddr,
     /// The id of the server's order-signing key, as endpoints must pin it.

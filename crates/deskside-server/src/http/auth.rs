@@ -3,12 +3,10 @@
 //! device's agent obtained for that user). Also login (with throttling), logout, device
 //! enrollment and requester sessions.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use chrono::{DateTime, Duration, Utc};
@@ -16,8 +14,10 @@ use deskside_core::{Actor, ActorKind, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::client_addr::ClientIp;
 use super::credential_cache::Principal;
 use super::extract::JsonBody;
+use super::login_throttle::RetryAfter;
 use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::error::{ApiError, ApiResult};
@@ -269,60 +269,7 @@ async fn resolve(
     Ok(principal)
 }
 
-/// Lowercased username and the address the attempts come from.
-type ThrottleKey = (String, IpAddr);
-
-/// Slows down password guessing: after a few failures for one username from one address,
-/// each further attempt must wait twice as long as the last, up to a ceiling.
-#[derive(Default)]
-pub struct LoginThrottle {
-    failures: Mutex<HashMap<ThrottleKey, (u32, DateTime<Utc>)>>,
-}
-
-const FREE_FAILURES: u32 = 3;
-const MAX_LOCKOUT_SECS: i64 = 300;
-const MAX_TRACKED: usize = 100_000;
-
-impl LoginThrottle {
-    /// Seconds to wait before another attempt is considered, if any.
-    pub fn wait_secs(&self, username: &str, ip: IpAddr, now: DateTime<Utc>) -> Option<i64> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let (count, last) = failures.get(&(username.to_lowercase(), ip))?;
-        let lockout = lockout_secs(*count)?;
-        let ready = *last + Duration::seconds(lockout);
-        (now < ready).then(|| (ready - now).num_seconds().max(1))
-    }
-
-    pub fn failed(&self, username: &str, ip: IpAddr, now: DateTime<Utc>) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if failures.len() >= MAX_TRACKED {
-            // Forget the oldest half rather than grow without bound under a spray attack.
-            let mut by_age: Vec<_> = failures
-                .iter()
-                .map(|(k, (_, at))| (*at, k.clone()))
-                .collect();
-            by_age.sort();
-            for (_, key) in by_age.into_iter().take(MAX_TRACKED / 2) {
-                failures.remove(&key);
-            }
-        }
-        let entry = failures
-            .entry((username.to_lowercase(), ip))
-            .or_insert((0, now));
-        entry.0 += 1;
-        entry.1 = now;
-    }
-
-    pub fn succeeded(&self, username: &str, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&(username.to_lowercase(), ip));
-    }
-}
-
-fn lockout_secs(failures: u32) -> Option<i64> {
-    let over = failures.checked_sub(FREE_FAILURES)?;
-    Some((1i64 << over.min(16)).min(MAX_LOCKOUT_SECS))
-}
+pub use super::login_throttle::LoginThrottle;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -346,33 +293,42 @@ pub struct LoginResponse {
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     body: JsonBody<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let request = body.value;
     let now = state.clock.now();
-    let ip = peer.ip();
     if request.username.len() > 200 || request.password.len() > secrets::MAX_PASSWORD_CHARS * 4 {
         return Err(ApiError::unauthorized("wrong username or password"));
     }
-    if let Some(wait) = state.login_throttle.wait_secs(&request.username, ip, now) {
-        return Err(ApiError::too_many_requests(format!(
-            "too many failed sign-ins; try again in {wait} s"
-        )));
-    }
+    // Reserved before the password is judged, so parallel guesses are counted as they start.
+    let attempt = state
+        .login_throttle
+        .begin(&request.username, ip, now)
+        .map_err(|RetryAfter(wait)| {
+            ApiError::too_many_requests(format!("too many failed sign-ins; try again in {wait} s"))
+                .with_retry_after(wait)
+        })?;
     let record = state.storage.staff_credentials(&request.username).await?;
     let password = request.password.clone();
     let stored = record.as_ref().map(|(_, hash)| hash.clone());
-    // Argon2 is deliberately slow: keep it off the async threads.
+    let known = record.is_some();
+    // Argon2 is deliberately slow: keep it off the async threads. The verdict is settled
+    // there too, so a client hanging up mid-check cannot leave its guess uncounted.
     let valid = tokio::task::spawn_blocking(move || {
-        verify_password(&password, stored.as_deref().unwrap_or_else(|| decoy_hash()))
+        let valid = verify_password(&password, stored.as_deref().unwrap_or_else(|| decoy_hash()));
+        if valid && known {
+            attempt.succeeded();
+        } else {
+            attempt.failed(now);
+        }
+        valid
     })
     .await
     .map_err(ApiError::internal)?;
     let user = match record {
         Some((user, _)) if valid => user,
         _ => {
-            state.login_throttle.failed(&request.username, ip, now);
             let entry = AuditEntry {
                 actor: format!("ip:{ip}"),
                 action: "auth.login_failed".into(),
@@ -383,7 +339,6 @@ pub async fn login(
             return Err(ApiError::unauthorized("wrong username or password"));
         }
     };
-    state.login_throttle.succeeded(&request.username, ip);
     let token = new_secret(SESSION_TOKEN_PREFIX);
     let expires_at = now + SESSION_LIFETIME;
     state
@@ -742,37 +697,4 @@ pub async fn issue_enrollment_token(
         .create_enrollment_token(secret_hash(&token), expires_at, audit, now)
         .await?;
     Ok((token, expires_at))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lockout_grows_then_caps() {
-        assert_eq!(lockout_secs(0), None);
-        assert_eq!(lockout_secs(2), None);
-        assert_eq!(lockout_secs(3), Some(1));
-        assert_eq!(lockout_secs(4), Some(2));
-        assert_eq!(lockout_secs(8), Some(32));
-        assert_eq!(lockout_secs(40), Some(MAX_LOCKOUT_SECS));
-    }
-
-    #[test]
-    fn throttle_waits_after_free_failures_and_forgets_on_success() {
-        let throttle = LoginThrottle::default();
-        let ip: IpAddr = "127.0.0.1".parse().unwrap();
-        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
-        for _ in 0..3 {
-            assert_eq!(throttle.wait_secs("Alice", ip, now), None);
-            throttle.failed("alice", ip, now);
-        }
-        assert_eq!(throttle.wait_secs("ALICE", ip, now), Some(1));
-        assert_eq!(
-            throttle.wait_secs("alice", ip, now + Duration::seconds(1)),
-            None
-        );
-        throttle.succeeded("alice", ip);
-        assert_eq!(throttle.wait_secs("alice", ip, now), None);
-    }
 }

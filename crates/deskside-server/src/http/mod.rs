@@ -4,10 +4,12 @@
 pub mod actions;
 pub mod admin;
 pub mod auth;
+pub mod client_addr;
 pub mod credential_cache;
 pub mod devices;
 pub mod extract;
 pub mod issuance_limit;
+pub mod login_throttle;
 pub mod query;
 pub mod requester_actions;
 pub mod tickets;
