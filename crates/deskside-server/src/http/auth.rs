@@ -290,7 +290,8 @@ pub struct LoginResponse {
 /// Sign in with a username and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody),
-              (status = 429, body = crate::error::ErrorBody)))]
+              (status = 429, body = crate::error::ErrorBody,
+               headers(("Retry-After" = i64, description = "seconds before another attempt is considered")))))]
 pub async fn login(
     State(state): State<Arc<AppState>>,
     ClientIp(ip): ClientIp,

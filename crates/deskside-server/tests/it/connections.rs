@@ -124,6 +124,50 @@ async fn a_long_poll_outlives_the_header_and_idle_timeouts() {
 }
 
 #[tokio::test]
+async fn stopping_the_server_closes_kept_alive_connections_and_long_polls() {
+    let mut app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let credential = app.enroll_device(&admin, "ws-stop").await;
+    let address = server_address(&app);
+    let mut kept_alive = half_sent(address, loopback(2)).await.expect("connect");
+    assert!(
+        finish_and_read_status(&mut kept_alive)
+            .await
+            .contains("200")
+    );
+    let poll = tokio::spawn(
+        app.http
+            .get(app.url("/api/v1/agent/orders?waitSeconds=50"))
+            .bearer_auth(&credential)
+            .send(),
+    );
+    // The poll is held by the server (it records the device's contact first) before it stops.
+    let storage = app.server.as_ref().expect("running").state.storage.clone();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let devices = storage.devices().await.expect("devices");
+        if devices
+            .iter()
+            .any(|d| d.hostname == "ws-stop" && d.last_seen_at.is_some())
+        {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the long-poll never arrived");
+        tokio::task::yield_now().await;
+    }
+    app.server.take().expect("running").stop();
+    assert!(
+        closed_by(&mut kept_alive, Instant::now() + Duration::from_secs(5)).await,
+        "a kept-alive connection outlived the server"
+    );
+    let polled = tokio::time::timeout(Duration::from_secs(5), poll)
+        .await
+        .expect("the long-poll ends with the server")
+        .expect("poll task");
+    assert!(polled.is_err(), "the long-poll was answered: {polled:?}");
+}
+
+#[tokio::test]
 async fn over_the_per_address_cap_the_oldest_waiting_connections_are_closed() {
     let cap = 20;
     let app = spawn_app_with(|config| {
