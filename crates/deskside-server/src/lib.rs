@@ -102,7 +102,7 @@ pub async fn open_state(
                 details: serde_json::json!({ "reason": "first start: standard settings" }),
             };
             storage
-                .save_sla_settings(settings.clone(), entry, clock.now())
+                .save_sla_settings(settings.clone(), None, entry, clock.now())
                 .await?;
             settings
         }

@@ -217,8 +217,9 @@ async fn main() -> anyhow::Result<()> {
             };
             let created = state
                 .storage
-                .create_staff(user, audit, chrono::Utc::now())
-                .await?;
+                .create_staff(user, None, audit, chrono::Utc::now())
+                .await?
+                .into_value()?;
             println!(
                 "created {} ({}) with id {}",
                 created.username, created.role, created.id

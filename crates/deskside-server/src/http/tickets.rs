@@ -14,31 +14,18 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{JsonBody, Mutation, PathParam, body_rejection};
+use super::extract::{JsonBody, Mutation, PathParam, body_rejection, written};
 use super::query::QueryPairs;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{
     AssigneeFilter, AttachmentMeta, AuditIntent, NewAttachment, QueueCursor, TicketPage,
-    TicketQuery, TimelineEvent, Written,
+    TicketQuery, TimelineEvent,
 };
 
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
-
-/// Renders a write: fresh results with `status`, replays with the status first sent.
-fn written<T: serde::Serialize>(result: Written<T>, status: StatusCode) -> Response {
-    match result {
-        Written::Fresh(value) => (status, Json(value)).into_response(),
-        Written::Replayed { status, body } => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            [("idempotent-replayed", "true")],
-            Json(body),
-        )
-            .into_response(),
-    }
-}
 
 /// Loads a ticket the caller may see. A requester asking for someone else's ticket gets the
 /// same 404 as for a missing one, so ticket numbers reveal nothing.

@@ -11,6 +11,7 @@ mod cli;
 mod devices;
 mod durability;
 mod idempotency;
+mod mutations;
 mod requester_sessions;
 mod robustness;
 mod sla;

@@ -1515,7 +1515,13 @@ async fn attachment_names_are_checked_on_upload_and_always_downloadable() {
         }
     };
 
-    for name in ["a\u{1}b.txt", "del\u{7f}.txt", "tab\there.txt", "c1\u{85}.txt", "nul\0.txt"] {
+    for name in [
+        "a\u{1}b.txt",
+        "del\u{7f}.txt",
+        "tab\there.txt",
+        "c1\u{85}.txt",
+        "nul\0.txt",
+    ] {
         let (status, body) = upload(name).await;
         assert_field_error((status, &body), "fileName");
     }

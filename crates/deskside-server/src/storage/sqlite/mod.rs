@@ -113,11 +113,12 @@ impl Storage for SqliteStorage {
     async fn create_staff(
         &self,
         user: NewStaffUser,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<StaffUser> {
+    ) -> StorageResult<Written<StaffUser>> {
         self.db
-            .write(move |conn| {
+            .write(move |conn| store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
                 let taken: bool = conn
                     .query_row(
                         "SELECT count(*) > 0 FROM users WHERE username = ?1",
@@ -152,7 +153,7 @@ impl Storage for SqliteStorage {
                     staff_from_row,
                 )
                 .map_err(internal)
-            })
+            }))
             .await
     }
 
@@ -463,11 +464,16 @@ impl Storage for SqliteStorage {
         device_id: &str,
         snapshot: NewSnapshot,
         keep: u32,
+        idempotency: Option<Idempotency>,
         now: DateTime<Utc>,
-    ) -> StorageResult<SnapshotMeta> {
+    ) -> StorageResult<Written<SnapshotMeta>> {
         let device_id = device_id.to_owned();
         self.db
-            .write(move |conn| devices::store_snapshot(conn, &device_id, &snapshot, keep, now))
+            .write(move |conn| {
+                store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
+                    devices::store_snapshot(conn, &device_id, &snapshot, keep, now)
+                })
+            })
             .await
     }
 
@@ -506,20 +512,25 @@ impl Storage for SqliteStorage {
         &self,
         request: ActionRequest,
         expected_state: Option<ActionState>,
+        idempotency: Option<Idempotency>,
         actor: Actor,
         decide: TicketDecider,
         sla: Arc<SlaSettings>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<ActionRequest> {
+    ) -> StorageResult<Written<ActionRequest>> {
+        // A new request answers 201, a move of an existing one 200.
+        let status = if expected_state.is_none() { 201 } else { 200 };
         self.db
             .write(move |conn| {
-                actions::save(conn, &request, expected_state)?;
-                let ticket = tickets::load(conn, request.ticket_id)?;
-                let decision = decide(&ticket)?;
-                tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
-                append_audit(conn, &audit, now)?;
-                Ok(request)
+                store_idempotent(conn, idempotency.as_ref(), status, now, |conn| {
+                    actions::save(conn, &request, expected_state)?;
+                    let ticket = tickets::load(conn, request.ticket_id)?;
+                    let decision = decide(&ticket)?;
+                    tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
+                    append_audit(conn, &audit, now)?;
+                    Ok(request)
+                })
             })
             .await
     }
@@ -725,20 +736,34 @@ impl Storage for SqliteStorage {
     async fn save_sla_settings(
         &self,
         settings: SlaSettings,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Written<SlaSettings>> {
         self.db
             .write(move |conn| {
-                let text = serde_json::to_string(&settings).map_err(internal)?;
-                conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![SLA_SETTINGS_KEY, text],
-                )
-                .map_err(internal)?;
-                append_audit(conn, &audit, now)
+                store_idempotent(conn, idempotency.as_ref(), 200, now, |conn| {
+                    let text = serde_json::to_string(&settings).map_err(internal)?;
+                    conn.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![SLA_SETTINGS_KEY, text],
+                    )
+                    .map_err(internal)?;
+                    append_audit(conn, &audit, now)?;
+                    Ok(settings)
+                })
             })
+            .await
+    }
+
+    async fn idempotent_answer(
+        &self,
+        idempotency: &Idempotency,
+    ) -> StorageResult<Option<Written<serde_json::Value>>> {
+        let idempotency = idempotency.clone();
+        self.db
+            .read(move |conn| records::earlier_answer(conn, &idempotency))
             .await
     }
 

@@ -33,23 +33,8 @@ pub fn store_idempotent<T: Serialize>(
     let Some(key) = idempotency else {
         return op(conn).map(Written::Fresh);
     };
-    let earlier: Option<(String, u16, String)> = conn
-        .prepare_cached(
-            "SELECT fingerprint, status, body FROM idempotency WHERE principal = ?1 AND key = ?2",
-        )
-        .and_then(|mut s| {
-            s.query_row(params![key.principal, key.key], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })
-            .optional()
-        })
-        .map_err(internal)?;
-    if let Some((fingerprint, status, body)) = earlier {
-        if fingerprint != key.fingerprint {
-            return Err(StorageError::IdempotencyKeyReused);
-        }
-        let body = serde_json::from_str(&body).map_err(internal)?;
-        return Ok(Written::Replayed { status, body });
+    if let Some(earlier) = earlier_answer(conn, key)? {
+        return Ok(earlier);
     }
     let value = op(conn)?;
     let body = serde_json::to_string(&value).map_err(internal)?;
@@ -69,6 +54,33 @@ pub fn store_idempotent<T: Serialize>(
     })
     .map_err(internal)?;
     Ok(Written::Fresh(value))
+}
+
+/// The stored answer to an earlier request with `key`; `IdempotencyKeyReused` when that
+/// request was a different one.
+pub fn earlier_answer<T>(
+    conn: &Connection,
+    key: &Idempotency,
+) -> StorageResult<Option<Written<T>>> {
+    let earlier: Option<(String, u16, String)> = conn
+        .prepare_cached(
+            "SELECT fingerprint, status, body FROM idempotency WHERE principal = ?1 AND key = ?2",
+        )
+        .and_then(|mut s| {
+            s.query_row(params![key.principal, key.key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+        })
+        .map_err(internal)?;
+    if let Some((fingerprint, status, body)) = earlier {
+        if fingerprint != key.fingerprint {
+            return Err(StorageError::IdempotencyKeyReused);
+        }
+        let body = serde_json::from_str(&body).map_err(internal)?;
+        return Ok(Some(Written::Replayed { status, body }));
+    }
+    Ok(None)
 }
 
 /// Appends one row to the hash chain. Called only from the single writer, so reading the
