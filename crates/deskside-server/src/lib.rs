@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod order_keys;
 pub mod order_wakeups;
+pub mod private_files;
 pub mod secrets;
 pub mod sla_sweeper;
 pub mod storage;
@@ -37,6 +38,8 @@ pub struct ServerConfig {
     pub password_cost: HashCost,
     /// Refuse to start without an admin account, so a fresh install is never left open.
     pub require_admin: bool,
+    /// Bound on the database's write-ahead log, in bytes (`--wal-limit-mb`).
+    pub wal_limit_bytes: u64,
 }
 
 impl ServerConfig {
@@ -48,6 +51,7 @@ impl ServerConfig {
             sla_sweep_every: Some(std::time::Duration::from_secs(5)),
             password_cost: HashCost::Strong,
             require_admin: true,
+            wal_limit_bytes: storage::DEFAULT_WAL_LIMIT_BYTES,
         }
     }
 }
@@ -90,7 +94,24 @@ pub async fn open_state(
     clock: Arc<dyn Clock>,
     password_cost: HashCost,
 ) -> anyhow::Result<Arc<AppState>> {
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(data_dir)?);
+    open_state_with_wal_limit(
+        data_dir,
+        clock,
+        password_cost,
+        storage::DEFAULT_WAL_LIMIT_BYTES,
+    )
+    .await
+}
+
+/// [`open_state`] with the bound on the database's write-ahead log.
+pub async fn open_state_with_wal_limit(
+    data_dir: &std::path::Path,
+    clock: Arc<dyn Clock>,
+    password_cost: HashCost,
+    wal_limit: u64,
+) -> anyhow::Result<Arc<AppState>> {
+    let storage: Arc<dyn Storage> =
+        Arc::new(SqliteStorage::open_with_wal_limit(data_dir, wal_limit)?);
     let sla = match storage.sla_settings().await? {
         Some(settings) => settings,
         None => {
@@ -121,7 +142,13 @@ pub async fn open_state(
 
 impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
-        let state = open_state(&config.data_dir, config.clock, config.password_cost).await?;
+        let state = open_state_with_wal_limit(
+            &config.data_dir,
+            config.clock,
+            config.password_cost,
+            config.wal_limit_bytes,
+        )
+        .await?;
         if config.require_admin {
             let admins = state
                 .storage

@@ -39,6 +39,11 @@ enum Command {
         listen: SocketAddr,
         #[command(flatten)]
         data: DataDir,
+        /// Largest the database's write-ahead log may grow, in MiB, before writes pause for
+        /// a checkpoint that empties it.
+        #[arg(long, env = "DESKSIDE_WAL_LIMIT_MB", default_value_t = 64,
+              value_parser = clap::value_parser!(u64).range(1..=65536))]
+        wal_limit_mb: u64,
     },
     /// Manage staff accounts.
     User {
@@ -159,8 +164,14 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data } => {
-            let server = Server::start(ServerConfig::new(listen, data.data_dir)).await?;
+        Command::Serve {
+            listen,
+            data,
+            wal_limit_mb,
+        } => {
+            let mut config = ServerConfig::new(listen, data.data_dir);
+            config.wal_limit_bytes = wal_limit_mb * 1024 * 1024;
+            let server = Server::start(config).await?;
             println!("listening on {}", server.url());
             tokio::select! {
                 () = server.wait() => {}

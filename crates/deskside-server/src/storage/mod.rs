@@ -18,7 +18,7 @@ use deskside_core::{Actor, Category, Priority, Role, SlaState, Status, Tier};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use sqlite::{SqliteStorage, number_for};
+pub use sqlite::{DEFAULT_WAL_LIMIT_BYTES, SqliteStorage, number_for};
 
 use crate::audit::{AuditEntry, AuditRecord, AuditReport};
 

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod cli;
+mod data_dir;
 mod devices;
 mod durability;
 mod idempotency;

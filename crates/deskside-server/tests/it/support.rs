@@ -37,6 +37,24 @@ pub async fn spawn_app() -> TestApp {
     app
 }
 
+/// [`spawn_app`] with the server's configuration adjusted first (a restart goes back to the
+/// defaults).
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut ServerConfig)) -> TestApp {
+    let temp = tempfile::tempdir().expect("temp dir");
+    let data_dir = temp.path().to_owned();
+    let clock = Arc::new(ManualClock::new(monday_morning()));
+    seed_staff(&data_dir, clock.clone()).await;
+    let mut config = test_config(&data_dir, clock.clone());
+    configure(&mut config);
+    TestApp {
+        server: Some(Server::start(config).await.expect("server starts")),
+        clock,
+        data_dir,
+        _temp: Some(temp),
+        http: reqwest::Client::new(),
+    }
+}
+
 /// Starts the server on a data dir prepared by the caller (e.g. with the CLI), without
 /// seeding anyone: the server's own start-up checks apply.
 pub async fn spawn_app_on(data_dir: &Path, now: DateTime<Utc>) -> anyhow::Result<TestApp> {
@@ -78,11 +96,15 @@ async fn start_server(data_dir: &Path, clock: Arc<ManualClock>) -> Server {
 }
 
 async fn try_start_server(data_dir: &Path, clock: Arc<ManualClock>) -> anyhow::Result<Server> {
+    Server::start(test_config(data_dir, clock)).await
+}
+
+fn test_config(data_dir: &Path, clock: Arc<ManualClock>) -> ServerConfig {
     let mut config = ServerConfig::new(SocketAddr::from(([127, 0, 0, 1], 0)), data_dir.to_owned());
     config.clock = clock;
     config.sla_sweep_every = None;
     config.password_cost = HashCost::Fast;
-    Server::start(config).await
+    config
 }
 
 impl TestApp {

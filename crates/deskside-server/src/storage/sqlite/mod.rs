@@ -37,14 +37,27 @@ pub struct SqliteStorage {
 const DATABASE_FILE: &str = "deskside.db";
 const SLA_SETTINGS_KEY: &str = "sla";
 
+/// Largest the write-ahead log may grow before the writer checkpoints it and truncates it
+/// (it may overshoot by the one batch committed after the check).
+pub const DEFAULT_WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
 impl SqliteStorage {
     /// Opens the store in `data_dir`, creating the folder and database as needed.
     pub fn open(data_dir: &Path) -> anyhow::Result<SqliteStorage> {
+        SqliteStorage::open_with_wal_limit(data_dir, DEFAULT_WAL_LIMIT_BYTES)
+    }
+
+    /// [`SqliteStorage::open`] with the bound on the write-ahead log's size.
+    pub fn open_with_wal_limit(data_dir: &Path, wal_limit: u64) -> anyhow::Result<SqliteStorage> {
         use anyhow::Context;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+        crate::private_files::prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = Connections::open(&path)
+        // SQLite creates the database with 0644 less the umask, and its -wal and -shm files
+        // with the database's mode: create it private first, and they follow.
+        if !path.exists() {
+            crate::private_files::write_new(&path, "")?;
+        }
+        let db = Connections::open(&path, wal_limit)
             .with_context(|| format!("opening database {}", path.display()))?;
         Ok(SqliteStorage { db })
     }
