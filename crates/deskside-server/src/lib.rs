@@ -3,6 +3,7 @@
 //! start the same [`Server`] on a loopback port.
 
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod clock;
 pub mod demo;
 pub mod error;
@@ -40,6 +41,9 @@ pub struct ServerConfig {
     pub require_admin: bool,
     /// Bound on the database's write-ahead log, in bytes (`--wal-limit-mb`).
     pub wal_limit_bytes: u64,
+    /// How often the audit log's head is checkpointed while it moves; `None`: only at
+    /// start and when asked (tests).
+    pub audit_checkpoint_every: Option<std::time::Duration>,
 }
 
 impl ServerConfig {
@@ -52,6 +56,7 @@ impl ServerConfig {
             password_cost: HashCost::Strong,
             require_admin: true,
             wal_limit_bytes: storage::DEFAULT_WAL_LIMIT_BYTES,
+            audit_checkpoint_every: Some(audit_checkpoints::CHECKPOINT_EVERY),
         }
     }
 }
@@ -81,6 +86,7 @@ pub struct Server {
     pub state: Arc<AppState>,
     serve: JoinHandle<()>,
     sweeper: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 /// The default SLA settings for a new install: the desk's own time zone is set by an admin.
@@ -110,8 +116,12 @@ pub async fn open_state_with_wal_limit(
     password_cost: HashCost,
     wal_limit: u64,
 ) -> anyhow::Result<Arc<AppState>> {
-    let storage: Arc<dyn Storage> =
-        Arc::new(SqliteStorage::open_with_wal_limit(data_dir, wal_limit)?);
+    private_files::prepare_data_dir(data_dir)?;
+    // The signing key first: the data folder's first checkpoint is signed with it.
+    let order_signer = order_keys::load_or_create(data_dir)?;
+    let sqlite = SqliteStorage::open_with_wal_limit(data_dir, wal_limit)?;
+    let audit_key_created = sqlite.audit_key_created();
+    let storage: Arc<dyn Storage> = Arc::new(sqlite);
     let sla = match storage.sla_settings().await? {
         Some(settings) => settings,
         None => {
@@ -128,16 +138,22 @@ pub async fn open_state_with_wal_limit(
             settings
         }
     };
-    Ok(Arc::new(AppState {
+    let state = Arc::new(AppState {
         storage,
         clock,
         sla: RwLock::new(Arc::new(sla)),
         login_throttle: http::auth::LoginThrottle::default(),
         credentials: http::credential_cache::CredentialCache::default(),
         password_cost,
-        order_signer: order_keys::load_or_create(data_dir)?,
+        order_signer,
         order_wakeups: order_wakeups::OrderWakeups::default(),
-    }))
+    });
+    // A log becoming keyed now (new install, or the first start after an upgrade) gets its
+    // first checkpoint at once, anchoring the older version's unkeyed rows.
+    if audit_key_created && let Err(error) = audit_checkpoints::checkpoint(&state, true).await {
+        tracing::error!(%error, "first audit checkpoint refused: run `deskside-server audit verify`");
+    }
+    Ok(state)
 }
 
 impl Server {
@@ -178,11 +194,16 @@ impl Server {
         let sweeper = config
             .sla_sweep_every
             .map(|every| tokio::spawn(sla_sweeper::run_every(state.clone(), every)));
+        audit_checkpoints::checkpoint_logged(&state).await;
+        let checkpointer = config
+            .audit_checkpoint_every
+            .map(|every| tokio::spawn(audit_checkpoints::run_every(state.clone(), every)));
         Ok(Server {
             address,
             state,
             serve,
             sweeper,
+            checkpointer,
         })
     }
 
@@ -203,8 +224,8 @@ impl Server {
     /// Stops accepting requests and background work.
     pub fn stop(self) {
         self.serve.abort();
-        if let Some(sweeper) = self.sweeper {
-            sweeper.abort();
+        for task in [self.sweeper, self.checkpointer].into_iter().flatten() {
+            task.abort();
         }
     }
 }

@@ -173,10 +173,13 @@ async fn main() -> anyhow::Result<()> {
             config.wal_limit_bytes = wal_limit_mb * 1024 * 1024;
             let server = Server::start(config).await?;
             println!("listening on {}", server.url());
+            let state = server.state.clone();
             tokio::select! {
                 () = server.wait() => {}
                 _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
             }
+            // The head as it is at shutdown, so what was written last is covered too.
+            deskside_server::audit_checkpoints::checkpoint_logged(&state).await;
         }
         Command::User {
             command:
@@ -250,9 +253,21 @@ async fn main() -> anyhow::Result<()> {
             command: AuditCommand::Verify { data },
         } => {
             let state = open_state(&data.data_dir, Arc::new(SystemClock), HashCost::Strong).await?;
-            let report = state.storage.verify_audit().await?;
+            let report = state
+                .storage
+                .verify_audit(&state.order_signer.verifying_key())
+                .await?;
             match report.first_broken {
-                None => println!("audit log intact: {} rows verified", report.rows_checked),
+                None => {
+                    println!("audit log intact: {} rows verified", report.rows_checked);
+                    if let Some(checkpoint) = &report.checkpoint {
+                        println!(
+                            "the newest signed checkpoint ({}) covers {} rows; rows written \
+                             after it cannot be checked for deletion",
+                            checkpoint.at, checkpoint.rows
+                        );
+                    }
+                }
                 Some(broken) => {
                     println!(
                         "audit log BROKEN at row {}: {} ({} rows checked)",

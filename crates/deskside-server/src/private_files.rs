@@ -69,6 +69,23 @@ pub fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
     make_private(path)
 }
 
+/// Replaces `path` with `text` atomically (a private temporary file renamed over it), so a
+/// reader sees the old content or the new, never half of either.
+pub fn replace(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut temporary = path.as_os_str().to_owned();
+    temporary.push(".tmp");
+    let temporary = std::path::PathBuf::from(temporary);
+    match std::fs::remove_file(&temporary) {
+        Ok(()) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+        Err(error) => {
+            return Err(error).with_context(|| format!("removing {}", temporary.display()));
+        }
+    }
+    write_new(&temporary, text)?;
+    std::fs::rename(&temporary, path).with_context(|| format!("replacing {}", path.display()))
+}
+
 /// Sets exactly `mode` when the current mode differs, and logs a loosening found.
 #[cfg(unix)]
 fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {

@@ -205,5 +205,6 @@ pub async fn audit_verify(
     caller: Caller,
 ) -> ApiResult<Json<AuditReport>> {
     caller.require_role(&[Role::Admin])?;
-    Ok(Json(state.storage.verify_audit().await?))
+    let checkpoint_key = state.order_signer.verifying_key();
+    Ok(Json(state.storage.verify_audit(&checkpoint_key).await?))
 }

@@ -20,7 +20,7 @@ use utoipa::ToSchema;
 
 pub use sqlite::{DEFAULT_WAL_LIMIT_BYTES, SqliteStorage, number_for};
 
-use crate::audit::{AuditEntry, AuditRecord, AuditReport};
+use crate::audit::{AuditCheckpoint, AuditEntry, AuditHead, AuditRecord, AuditReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -603,5 +603,14 @@ pub trait Storage: Send + Sync + 'static {
     // Audit.
     async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()>;
     async fn audit_records(&self, after_id: i64, limit: u32) -> StorageResult<Vec<AuditRecord>>;
-    async fn verify_audit(&self) -> StorageResult<AuditReport>;
+    /// Verifies the keyed chain and holds it against the newest checkpoint that
+    /// `checkpoint_key` (the server's public key) signed.
+    async fn verify_audit(
+        &self,
+        checkpoint_key: &ed25519_dalek::VerifyingKey,
+    ) -> StorageResult<AuditReport>;
+    /// The log's head and the newest checkpoint, for the next checkpoint.
+    async fn audit_head(&self) -> StorageResult<AuditHead>;
+    /// Stores a signed checkpoint; `Conflict` when the log no longer has the head it attests.
+    async fn save_audit_checkpoint(&self, checkpoint: AuditCheckpoint) -> StorageResult<()>;
 }

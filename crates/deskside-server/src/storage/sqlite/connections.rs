@@ -70,8 +70,13 @@ fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 
 impl Connections {
     /// Opens (creating if needed) the database, migrates it and starts the writer thread.
-    /// The writer keeps the write-ahead log near `wal_limit` bytes, see [`bound_wal`].
-    pub fn open(path: &Path, wal_limit: u64) -> rusqlite::Result<Connections> {
+    /// The writer keeps the write-ahead log near `wal_limit` bytes, see [`bound_wal`], and
+    /// runs `on_writer_thread` first, on its own thread (what only the writer may hold).
+    pub fn open(
+        path: &Path,
+        wal_limit: u64,
+        on_writer_thread: impl FnOnce() + Send + 'static,
+    ) -> rusqlite::Result<Connections> {
         let mut writer = open(path, OpenFlags::default())?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL: the commit does not fsync; the syncer thread does, before answering.
@@ -103,7 +108,10 @@ impl Connections {
         };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(writer, receiver, committed, wal))
+            .spawn(move || {
+                on_writer_thread();
+                run_writer(writer, receiver, committed, wal)
+            })
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         Ok(Connections {
             path: path.to_owned(),

@@ -165,6 +165,20 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX requester_sessions_by_expiry ON requester_sessions (expires_at);
     "#,
+    // 6 (audit_keyed_chain): rows are HMAC-chained from here on (existing rows keep their
+    // SHA-256 links: `keyed` 0), and the head is checkpointed, signed with the server key.
+    r#"
+    ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE audit_checkpoints (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        keyed_from INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to the newest schema.
