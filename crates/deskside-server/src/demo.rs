@@ -59,7 +59,7 @@ pub async fn seed_staff(state: &AppState) -> anyhow::Result<Vec<StaffUser>> {
             subject: format!("user:{username}"),
             details: serde_json::json!({ "role": role, "tier": tier, "demo": true }),
         };
-        match state.storage.create_staff(user, audit, now).await {
+        match state.storage.create_staff(user, None, audit, now).await {
             Ok(_) | Err(StorageError::Conflict(_)) => {}
             Err(other) => return Err(other.into()),
         }

@@ -3,6 +3,7 @@
 //! start the same [`Server`] on a loopback port.
 
 pub mod audit;
+pub mod audit_checkpoints;
 pub mod clock;
 pub mod demo;
 pub mod error;
@@ -10,6 +11,7 @@ pub mod http;
 pub mod net;
 pub mod order_keys;
 pub mod order_wakeups;
+pub mod private_files;
 pub mod secrets;
 pub mod sla_sweeper;
 pub mod storage;
@@ -42,6 +44,11 @@ pub struct ServerConfig {
     pub connections: net::ConnectionLimits,
     /// Reverse proxies whose `X-Forwarded-For` names the client (none by default).
     pub trusted_proxies: http::client_addr::TrustedProxies,
+    /// Bound on the database's write-ahead log, in bytes (`--wal-limit-mb`).
+    pub wal_limit_bytes: u64,
+    /// How often the audit log's head is checkpointed while it moves; `None`: only at
+    /// start and when asked (tests).
+    pub audit_checkpoint_every: Option<std::time::Duration>,
 }
 
 impl ServerConfig {
@@ -55,6 +62,8 @@ impl ServerConfig {
             require_admin: true,
             connections: net::ConnectionLimits::default(),
             trusted_proxies: http::client_addr::TrustedProxies::default(),
+            wal_limit_bytes: storage::DEFAULT_WAL_LIMIT_BYTES,
+            audit_checkpoint_every: Some(audit_checkpoints::CHECKPOINT_EVERY),
         }
     }
 }
@@ -87,6 +96,7 @@ pub struct Server {
     /// Set to true to stop: the accept loop ends and every connection is closed.
     stop: tokio::sync::watch::Sender<bool>,
     sweeper: Option<JoinHandle<()>>,
+    checkpointer: Option<JoinHandle<()>>,
 }
 
 /// The default SLA settings for a new install: the desk's own time zone is set by an admin.
@@ -100,7 +110,28 @@ pub async fn open_state(
     clock: Arc<dyn Clock>,
     password_cost: HashCost,
 ) -> anyhow::Result<Arc<AppState>> {
-    let storage: Arc<dyn Storage> = Arc::new(SqliteStorage::open(data_dir)?);
+    open_state_with_wal_limit(
+        data_dir,
+        clock,
+        password_cost,
+        storage::DEFAULT_WAL_LIMIT_BYTES,
+    )
+    .await
+}
+
+/// [`open_state`] with the bound on the database's write-ahead log.
+pub async fn open_state_with_wal_limit(
+    data_dir: &std::path::Path,
+    clock: Arc<dyn Clock>,
+    password_cost: HashCost,
+    wal_limit: u64,
+) -> anyhow::Result<Arc<AppState>> {
+    private_files::prepare_data_dir(data_dir)?;
+    // The signing key first: the data folder's first checkpoint is signed with it.
+    let order_signer = order_keys::load_or_create(data_dir)?;
+    let sqlite = SqliteStorage::open_with_wal_limit(data_dir, wal_limit)?;
+    let audit_key_created = sqlite.audit_key_created();
+    let storage: Arc<dyn Storage> = Arc::new(sqlite);
     let sla = match storage.sla_settings().await? {
         Some(settings) => settings,
         None => {
@@ -112,12 +143,12 @@ pub async fn open_state(
                 details: serde_json::json!({ "reason": "first start: standard settings" }),
             };
             storage
-                .save_sla_settings(settings.clone(), entry, clock.now())
+                .save_sla_settings(settings.clone(), None, entry, clock.now())
                 .await?;
             settings
         }
     };
-    Ok(Arc::new(AppState {
+    let state = Arc::new(AppState {
         storage,
         clock,
         sla: RwLock::new(Arc::new(sla)),
@@ -125,14 +156,26 @@ pub async fn open_state(
         requester_session_limiter: http::issuance_limit::IssuanceLimiter::default(),
         credentials: http::credential_cache::CredentialCache::default(),
         password_cost,
-        order_signer: order_keys::load_or_create(data_dir)?,
+        order_signer,
         order_wakeups: order_wakeups::OrderWakeups::default(),
-    }))
+    });
+    // A log becoming keyed now (new install, or the first start after an upgrade) gets its
+    // first checkpoint at once, anchoring the older version's unkeyed rows.
+    if audit_key_created && let Err(error) = audit_checkpoints::checkpoint(&state, true).await {
+        tracing::error!(%error, "first audit checkpoint refused: run `deskside-server audit verify`");
+    }
+    Ok(state)
 }
 
 impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
-        let state = open_state(&config.data_dir, config.clock, config.password_cost).await?;
+        let state = open_state_with_wal_limit(
+            &config.data_dir,
+            config.clock,
+            config.password_cost,
+            config.wal_limit_bytes,
+        )
+        .await?;
         if config.require_admin {
             let admins = state
                 .storage
@@ -164,12 +207,17 @@ impl Server {
         let sweeper = config
             .sla_sweep_every
             .map(|every| tokio::spawn(sla_sweeper::run_every(state.clone(), every)));
+        audit_checkpoints::checkpoint_logged(&state).await;
+        let checkpointer = config
+            .audit_checkpoint_every
+            .map(|every| tokio::spawn(audit_checkpoints::run_every(state.clone(), every)));
         Ok(Server {
             address,
             state,
             serve,
             stop,
             sweeper,
+            checkpointer,
         })
     }
 
@@ -192,8 +240,8 @@ impl Server {
     pub fn stop(self) {
         let _ = self.stop.send(true);
         self.serve.abort();
-        if let Some(sweeper) = self.sweeper {
-            sweeper.abort();
+        for task in [self.sweeper, self.checkpointer].into_iter().flatten() {
+            task.abort();
         }
     }
 }

@@ -42,6 +42,11 @@ enum Command {
         data: DataDir,
         #[command(flatten)]
         edge: EdgeArgs,
+        /// Largest the database's write-ahead log may grow, in MiB, before writes pause for
+        /// a checkpoint that empties it.
+        #[arg(long, env = "DESKSIDE_WAL_LIMIT_MB", default_value_t = 64,
+              value_parser = clap::value_parser!(u64).range(1..=65536))]
+        wal_limit_mb: u64,
     },
     /// Manage staff accounts.
     User {
@@ -213,15 +218,24 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { listen, data, edge } => {
+        Command::Serve {
+            listen,
+            data,
+            edge,
+            wal_limit_mb,
+        } => {
             let mut config = ServerConfig::new(listen, data.data_dir);
             edge.apply(&mut config);
+            config.wal_limit_bytes = wal_limit_mb * 1024 * 1024;
             let server = Server::start(config).await?;
             println!("listening on {}", server.url());
+            let state = server.state.clone();
             tokio::select! {
                 () = server.wait() => {}
                 _ = tokio::signal::ctrl_c() => eprintln!("stopping"),
             }
+            // The head as it is at shutdown, so what was written last is covered too.
+            deskside_server::audit_checkpoints::checkpoint_logged(&state).await;
         }
         Command::User {
             command:
@@ -273,8 +287,9 @@ async fn main() -> anyhow::Result<()> {
             };
             let created = state
                 .storage
-                .create_staff(user, audit, chrono::Utc::now())
-                .await?;
+                .create_staff(user, None, audit, chrono::Utc::now())
+                .await?
+                .into_value()?;
             println!(
                 "created {} ({}) with id {}",
                 created.username, created.role, created.id
@@ -294,9 +309,21 @@ async fn main() -> anyhow::Result<()> {
             command: AuditCommand::Verify { data },
         } => {
             let state = open_state(&data.data_dir, Arc::new(SystemClock), HashCost::Strong).await?;
-            let report = state.storage.verify_audit().await?;
+            let report = state
+                .storage
+                .verify_audit(&state.order_signer.verifying_key())
+                .await?;
             match report.first_broken {
-                None => println!("audit log intact: {} rows verified", report.rows_checked),
+                None => {
+                    println!("audit log intact: {} rows verified", report.rows_checked);
+                    if let Some(checkpoint) = &report.checkpoint {
+                        println!(
+                            "the newest signed checkpoint ({}) covers {} rows; rows written \
+                             after it cannot be checked for deletion",
+                            checkpoint.at, checkpoint.rows
+                        );
+                    }
+                }
                 Some(broken) => {
                     println!(
                         "audit log BROKEN at row {}: {} ({} rows checked)",

@@ -98,6 +98,14 @@ impl OrderSigner {
         self.sign_payload(order.to_payload())
     }
 
+    /// Signs a statement that is not an order (the server's audit checkpoints), as base64.
+    /// The signed bytes are `u32(len(domain)) ‖ domain ‖ message`, the same framing an
+    /// order's bytes begin with under their own domain, so no statement can ever verify as
+    /// an order. Panics on the order domain: a caller bug, not an input.
+    pub fn sign_statement(&self, domain: &str, message: &[u8]) -> String {
+        STANDARD.encode(self.key.sign(&statement_bytes(domain, message)).to_bytes())
+    }
+
     /// Signs a wire payload exactly as given, valid or not. A server signs with
     /// [`OrderSigner::sign`], which only takes a typed (hence valid) order; this exists so
     /// tests can prove that endpoints refuse what a buggy or compromised server might sign.
@@ -109,6 +117,36 @@ impl OrderSigner {
             key_id: self.key_id.clone(),
         }
     }
+}
+
+/// Whether `signature` (base64) is `key`'s signature of `message` under `domain`, as
+/// [`OrderSigner::sign_statement`] makes them.
+pub fn verify_statement(key: &VerifyingKey, domain: &str, message: &[u8], signature: &str) -> bool {
+    let Ok(bytes) = STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(signature) = ed25519_dalek::Signature::from_slice(&bytes) else {
+        return false;
+    };
+    key.verify_strict(&statement_bytes(domain, message), &signature)
+        .is_ok()
+}
+
+fn statement_bytes(domain: &str, message: &[u8]) -> Vec<u8> {
+    assert_ne!(
+        domain,
+        super::SIGNING_DOMAIN,
+        "statements never use the order domain"
+    );
+    let mut bytes = Vec::with_capacity(4 + domain.len() + message.len());
+    bytes.extend_from_slice(
+        &u32::try_from(domain.len())
+            .unwrap_or(u32::MAX)
+            .to_be_bytes(),
+    );
+    bytes.extend_from_slice(domain.as_bytes());
+    bytes.extend_from_slice(message);
+    bytes
 }
 
 pub(super) fn parse_public_key(base64: &str) -> Result<VerifyingKey, KeyError> {
@@ -125,4 +163,54 @@ pub(super) fn parse_public_key(base64: &str) -> Result<VerifyingKey, KeyError> {
         return Err(KeyError::BadPublicKey);
     }
     Ok(key)
+}
+
+#[cfg(test)]
+mod statement_tests {
+    use super::*;
+
+    #[test]
+    fn statements_verify_under_their_own_domain_only() {
+        let signer = OrderSigner::generate().unwrap();
+        let other = OrderSigner::generate().unwrap();
+        let key = signer.verifying_key();
+        let signature = signer.sign_statement("deskside-test-v1", b"head 42");
+        assert!(verify_statement(
+            &key,
+            "deskside-test-v1",
+            b"head 42",
+            &signature
+        ));
+        assert!(!verify_statement(
+            &key,
+            "deskside-test-v1",
+            b"head 43",
+            &signature
+        ));
+        assert!(!verify_statement(
+            &key,
+            "deskside-test-v2",
+            b"head 42",
+            &signature
+        ));
+        assert!(!verify_statement(
+            &other.verifying_key(),
+            "deskside-test-v1",
+            b"head 42",
+            &signature
+        ));
+        assert!(!verify_statement(
+            &key,
+            "deskside-test-v1",
+            b"head 42",
+            "not base64"
+        ));
+    }
+
+    #[test]
+    #[should_panic(expected = "order domain")]
+    fn the_order_domain_is_never_used_for_a_statement() {
+        let signer = OrderSigner::generate().unwrap();
+        signer.sign_statement(super::super::SIGNING_DOMAIN, b"anything");
+    }
 }

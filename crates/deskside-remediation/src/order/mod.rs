@@ -23,7 +23,7 @@ use crate::catalog::{ActionId, ActionParams, Approval};
 use crate::validation::ValidationErrors;
 
 pub use canonical::{DOMAIN as SIGNING_DOMAIN, signing_bytes};
-pub use keys::{KeyError, OrderSigner, key_id_of};
+pub use keys::{KeyError, OrderSigner, key_id_of, verify_statement};
 pub use replay::{FileReplayGuard, MemoryReplayGuard, NonceStatus, ReplayGuard, ReplayStoreError};
 pub use verify::{Consent, OrderVerifier};
 

@@ -17,13 +17,13 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::{Caller, DeviceAgent};
-use super::extract::{JsonBody, PathParam};
+use super::extract::{AgentJsonBody, JsonBody, Mutation, PathParam, earlier_answer, written};
 use super::query::QueryPairs;
 use super::requester_actions::RequesterAction;
 use crate::AppState;
 use crate::audit::AuditEntry;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::{ActionRequest, ActionState, StaffUser};
+use crate::storage::{ActionRequest, ActionState, Idempotency, StaffUser, Written};
 
 /// A request must be approved and picked up within this long, or it expires.
 pub const REQUEST_LIFETIME: Duration = Duration::hours(24);
@@ -60,7 +60,9 @@ impl Mover {
     }
 }
 
-/// Writes the request in `to` state with its ticket event and audit line.
+/// Writes the request in `to` state with its ticket event and audit line; with a client's
+/// `Idempotency-Key` (`once`), a retry gets the first answer back instead of a second move.
+#[allow(clippy::too_many_arguments)]
 async fn record(
     state: &AppState,
     mut request: ActionRequest,
@@ -68,8 +70,9 @@ async fn record(
     to: ActionState,
     mover: Mover,
     detail: Option<String>,
+    once: Option<Idempotency>,
     now: DateTime<Utc>,
-) -> ApiResult<ActionRequest> {
+) -> ApiResult<Written<ActionRequest>> {
     let Mover { actor, audit_name } = mover;
     request.state = to;
     request.updated_at = now;
@@ -108,9 +111,9 @@ async fn record(
     let device_id = request.device_id.clone();
     let saved = state
         .storage
-        .save_action_request(request, from, actor, decider, sla, audit, now)
+        .save_action_request(request, from, once, actor, decider, sla, audit, now)
         .await?;
-    if to == ActionState::Queued {
+    if to == ActionState::Queued && matches!(saved, Written::Fresh(_)) {
         state.order_wakeups.wake(&device_id);
     }
     Ok(saved)
@@ -163,9 +166,14 @@ pub async fn request(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(ticket_id): PathParam<i64>,
+    mutation: Mutation,
     body: JsonBody<serde_json::Value>,
-) -> ApiResult<(StatusCode, Json<ActionRequest>)> {
+) -> ApiResult<Response> {
     let user = caller.staff()?.clone();
+    let once = mutation.idempotency(&caller.principal(), &body.raw);
+    if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
+        return Ok(written(answer, StatusCode::OK));
+    }
     let action = ActionParams::from_json(&body.value).map_err(invalid_action)?;
     let ticket = state
         .storage
@@ -222,8 +230,18 @@ pub async fn request(
         ApprovalPolicy::SecondAgent => ActionState::AwaitingApproval,
         ApprovalPolicy::UserConsent => ActionState::AwaitingConsent,
     };
-    let saved = record(&state, request, None, to, Mover::of(&caller), None, now).await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+    let saved = record(
+        &state,
+        request,
+        None,
+        to,
+        Mover::of(&caller),
+        None,
+        once,
+        now,
+    )
+    .await?;
+    Ok(written(saved, StatusCode::CREATED))
 }
 
 fn platform_name(platform: deskside_remediation::catalog::Platform) -> &'static str {
@@ -324,8 +342,13 @@ pub async fn approve(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
-) -> ApiResult<Json<ActionRequest>> {
+    mutation: Mutation,
+) -> ApiResult<Response> {
     let approver = caller.staff()?.clone();
+    let once = mutation.idempotency(&caller.principal(), &[]);
+    if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
+        return Ok(written(answer, StatusCode::OK));
+    }
     let now = state.clock.now();
     let mut request = pending(&state, &id, now).await?;
     if request.state != ActionState::AwaitingApproval {
@@ -345,10 +368,11 @@ pub async fn approve(
         ActionState::Queued,
         Mover::of(&caller),
         detail,
+        once,
         now,
     )
     .await?;
-    Ok(Json(saved))
+    Ok(written(saved, StatusCode::OK))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -365,9 +389,14 @@ pub async fn deny(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
+    mutation: Mutation,
     body: JsonBody<DenyRequest>,
-) -> ApiResult<Json<ActionRequest>> {
+) -> ApiResult<Response> {
     let user = caller.staff()?.clone();
+    let once = mutation.idempotency(&caller.principal(), &body.raw);
+    if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
+        return Ok(written(answer, StatusCode::OK));
+    }
     let reason = body.value.reason.trim().to_owned();
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(ApiError::field("reason", "say why, in 1–2000 characters"));
@@ -392,10 +421,11 @@ pub async fn deny(
         ActionState::Denied,
         Mover::of(&caller),
         Some(reason),
+        once,
         now,
     )
     .await?;
-    Ok(Json(saved))
+    Ok(written(saved, StatusCode::OK))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -414,11 +444,17 @@ pub async fn consent(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
+    mutation: Mutation,
     body: JsonBody<ConsentRequest>,
-) -> ApiResult<Json<RequesterAction>> {
+) -> ApiResult<Response> {
     let Caller::Requester { ref username, .. } = caller else {
         return Err(ApiError::forbidden("only the device's user can consent"));
     };
+    let once = mutation.idempotency(&caller.principal(), &body.raw);
+    if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
+        let request = serde_json::from_value(answer.into_value()?).map_err(ApiError::internal)?;
+        return requester_answer(request, true, username);
+    }
     let now = state.clock.now();
     let mut request = pending(&state, &id, now).await?;
     // Only the person the ticket is for, on the device it is about.
@@ -447,8 +483,35 @@ pub async fn consent(
         ActionState::Denied
     };
     let from = Some(ActionState::AwaitingConsent);
-    let saved = record(&state, request, from, to, Mover::of(&caller), None, now).await?;
-    Ok(Json(RequesterAction::of(&saved, username)))
+    let saved = record(
+        &state,
+        request,
+        from,
+        to,
+        Mover::of(&caller),
+        None,
+        once,
+        now,
+    )
+    .await?;
+    let replayed = matches!(saved, Written::Replayed { .. });
+    requester_answer(saved.into_value()?, replayed, username)
+}
+
+/// A requester's answer is their projection, a replay's included: the answer stored with
+/// the idempotency key is the staff view and must not reach them.
+fn requester_answer(request: ActionRequest, replayed: bool, username: &str) -> ApiResult<Response> {
+    let projection = serde_json::to_value(RequesterAction::of(&request, username))
+        .map_err(ApiError::internal)?;
+    let answer = if replayed {
+        Written::Replayed {
+            status: StatusCode::OK.as_u16(),
+            body: projection,
+        }
+    } else {
+        Written::Fresh(projection)
+    };
+    Ok(written(answer, StatusCode::OK))
 }
 
 #[derive(Debug, serde::Serialize, ToSchema)]
@@ -524,8 +587,13 @@ pub async fn report(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
     PathParam(id): PathParam<String>,
-    body: JsonBody<OrderReport>,
-) -> ApiResult<StatusCode> {
+    mutation: Mutation,
+    body: AgentJsonBody<OrderReport>,
+) -> ApiResult<Response> {
+    let once = mutation.idempotency(&format!("device:{}", device.id), &body.raw);
+    if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
+        return Ok(reported(answer));
+    }
     let mut request = state
         .storage
         .action_request(&id)
@@ -567,6 +635,19 @@ pub async fn report(
         actor,
         audit_name: format!("device:{}", device.id),
     };
-    record(&state, request, Some(from), to, mover, detail, now).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let saved = record(&state, request, Some(from), to, mover, detail, once, now).await?;
+    Ok(reported(saved))
+}
+
+/// A report's answer is always an empty 204, first time or retried (the stored answer is
+/// the request the report moved, which the device is not shown).
+fn reported<T>(saved: Written<T>) -> Response {
+    let answer = match saved {
+        Written::Fresh(_) => Written::Fresh(()),
+        Written::Replayed { .. } => Written::Replayed {
+            status: StatusCode::NO_CONTENT.as_u16(),
+            body: serde_json::Value::Null,
+        },
+    };
+    written(answer, StatusCode::NO_CONTENT)
 }

@@ -5,19 +5,20 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use deskside_core::sla::SlaSettings;
 use deskside_core::{Role, Tier, ValidationErrors};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::auth::Caller;
-use super::extract::JsonBody;
+use super::extract::{JsonBody, Mutation, written};
 use super::query::QueryPairs;
 use crate::AppState;
 use crate::audit::{AuditEntry, AuditRecord, AuditReport};
 use crate::error::{ApiError, ApiResult};
 use crate::secrets::{hash_password, validate_password};
-use crate::storage::{ChangeSet, NewStaffUser, StaffUser};
+use crate::storage::{ChangeSet, NewStaffUser, StaffUser, Written};
 
 /// Who works the desk, by tier: for assignment pickers.
 #[utoipa::path(get, path = "/api/v1/agents", tag = "staff",
@@ -76,8 +77,9 @@ pub fn validate_new_staff(
 pub async fn create_user(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    mutation: Mutation,
     body: JsonBody<NewStaffRequest>,
-) -> ApiResult<(StatusCode, Json<StaffUser>)> {
+) -> ApiResult<Response> {
     caller.require_role(&[Role::Admin])?;
     let request = body.value;
     validate_new_staff(
@@ -106,11 +108,12 @@ pub async fn create_user(
         tier: request.tier,
         password_hash,
     };
+    let once = mutation.idempotency(&caller.principal(), &body.raw);
     let created = state
         .storage
-        .create_staff(user, audit, state.clock.now())
+        .create_staff(user, once, audit, state.clock.now())
         .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    Ok(written(created, StatusCode::CREATED))
 }
 
 /// The SLA calendar, policies and thresholds.
@@ -132,8 +135,9 @@ pub async fn sla_settings(
 pub async fn put_sla_settings(
     State(state): State<Arc<AppState>>,
     caller: Caller,
+    mutation: Mutation,
     body: JsonBody<SlaSettings>,
-) -> ApiResult<Json<SlaSettings>> {
+) -> ApiResult<Response> {
     caller.require_role(&[Role::Admin])?;
     let settings = body.value;
     settings.validate().map_err(ApiError::validation)?;
@@ -143,12 +147,16 @@ pub async fn put_sla_settings(
         subject: "sla".into(),
         details: serde_json::to_value(&settings).map_err(ApiError::internal)?,
     };
-    state
+    let once = mutation.idempotency(&caller.principal(), &body.raw);
+    let saved = state
         .storage
-        .save_sla_settings(settings.clone(), audit, state.clock.now())
+        .save_sla_settings(settings.clone(), once, audit, state.clock.now())
         .await?;
-    *state.sla.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings.clone());
-    Ok(Json(settings))
+    // A replay changed nothing: the settings in force stay those saved since.
+    if let Written::Fresh(_) = saved {
+        *state.sla.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(settings);
+    }
+    Ok(written(saved, StatusCode::OK))
 }
 
 /// What changed for the caller since `cursor` (0 for everything). Requesters get only their
@@ -197,5 +205,6 @@ pub async fn audit_verify(
     caller: Caller,
 ) -> ApiResult<Json<AuditReport>> {
     caller.require_role(&[Role::Admin])?;
-    Ok(Json(state.storage.verify_audit().await?))
+    let checkpoint_key = state.order_signer.verifying_key();
+    Ok(Json(state.storage.verify_audit(&checkpoint_key).await?))
 }

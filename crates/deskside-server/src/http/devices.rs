@@ -12,11 +12,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::auth::{Caller, DeviceAgent};
-use super::extract::{JsonBody, PathParam};
+use super::extract::{AgentJsonBody, Mutation, PathParam, written};
 use super::query::QueryPairs;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::{DeviceRecord, NewSnapshot, SnapshotMeta};
+use crate::storage::{DeviceRecord, NewSnapshot, SnapshotMeta, Written};
 
 /// Largest snapshot accepted: a typical one is 25 KiB, the agent aims for under 64 KiB.
 pub const MAX_SNAPSHOT_BYTES: usize = 1024 * 1024;
@@ -54,7 +54,7 @@ pub struct HeartbeatResponse {
 pub async fn heartbeat(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
-    body: JsonBody<HeartbeatRequest>,
+    body: AgentJsonBody<HeartbeatRequest>,
 ) -> ApiResult<Json<HeartbeatResponse>> {
     let now = state.clock.now();
     let version = body
@@ -89,8 +89,9 @@ pub struct SnapshotReceipt {
 pub async fn upload_snapshot(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
-    body: JsonBody<Snapshot>,
-) -> ApiResult<(StatusCode, Json<SnapshotReceipt>)> {
+    mutation: Mutation,
+    body: AgentJsonBody<Snapshot>,
+) -> ApiResult<axum::response::Response> {
     let snapshot = body.value;
     let now = state.clock.now();
     let system = snapshot.system();
@@ -102,18 +103,27 @@ pub async fn upload_snapshot(
         agent_version: snapshot.agent_version.clone(),
         platform: snapshot.platform.clone(),
     };
-    let meta = state
+    let once = mutation.idempotency(&format!("device:{}", device.id), &body.raw);
+    let stored = state
         .storage
-        .store_snapshot(&device.id, new, SNAPSHOTS_KEPT, now)
+        .store_snapshot(&device.id, new, SNAPSHOTS_KEPT, once, now)
         .await?;
+    // Findings are a pure function of the snapshot (the same bytes on a retry: the key's
+    // fingerprint says so) and the clock: a retry gets them recomputed beside the stored
+    // receipt of the one snapshot kept.
     let findings = deskside_diagnostics::findings(&snapshot, &FindingRules::default(), Some(now));
-    Ok((
-        StatusCode::CREATED,
-        Json(SnapshotReceipt {
-            snapshot: meta,
-            findings,
-        }),
-    ))
+    let receipt = |snapshot| SnapshotReceipt { snapshot, findings };
+    let answer = match stored {
+        Written::Fresh(meta) => Written::Fresh(receipt(meta)),
+        Written::Replayed { status, body } => Written::Replayed {
+            status,
+            body: serde_json::to_value(receipt(
+                serde_json::from_value(body).map_err(ApiError::internal)?,
+            ))
+            .map_err(ApiError::internal)?,
+        },
+    };
+    Ok(written(answer, StatusCode::CREATED))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -1,27 +1,41 @@
 //! Request extractors that turn every malformed input into an [`ApiError`] with field
 //! messages, instead of axum's plain-text rejections.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
-use crate::storage::Idempotency;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::{Idempotency, Storage, Written};
 
 /// Largest JSON body accepted on ordinary routes.
 pub const MAX_JSON_BYTES: usize = 256 * 1024;
 pub const MAX_IDEMPOTENCY_KEY_CHARS: usize = 200;
 
 /// A JSON body, kept with its raw bytes (idempotency fingerprints hash them).
-pub struct JsonBody<T> {
+///
+/// A field the type does not know, at any depth, is refused (422 naming it): a typo such as
+/// `descripton` must not quietly become an empty description. Only the agent protocol
+/// accepts additions, see [`AgentJsonBody`].
+pub struct JsonBody<T, const ACCEPT_UNKNOWN_FIELDS: bool = false> {
     pub value: T,
     pub raw: Bytes,
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+/// A body an endpoint agent sends about its machine (heartbeats, snapshots, order reports).
+/// Fields this server does not know are ignored, so a newer agent can report more than an
+/// older server understands; the agent's own commands (enrollment, user sessions) are
+/// strict [`JsonBody`]s like every other write.
+pub type AgentJsonBody<T> = JsonBody<T, true>;
+
+impl<S: Send + Sync, T: DeserializeOwned, const ACCEPT_UNKNOWN_FIELDS: bool> FromRequest<S>
+    for JsonBody<T, ACCEPT_UNKNOWN_FIELDS>
+{
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
@@ -43,7 +57,11 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let raw = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| body_rejection(rejection.status()))?;
-        let value = parse_json(&raw)?;
+        let value = if ACCEPT_UNKNOWN_FIELDS {
+            parse_json_lenient(&raw)?
+        } else {
+            parse_json(&raw)?
+        };
         Ok(JsonBody { value, raw })
     }
 }
@@ -60,10 +78,54 @@ pub fn body_rejection(status: StatusCode) -> ApiError {
     }
 }
 
-/// Parses JSON, naming the field at fault: syntax errors are 400, wrong shapes 422.
+/// Parses JSON, naming the field at fault: syntax errors are 400, wrong shapes and fields
+/// the type does not know 422.
 pub fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    let mut unknown: Option<String> = None;
+    let value = parse_json_noting_unknown(raw, |path| {
+        unknown.get_or_insert_with(|| ignored_path(&path));
+    })?;
+    match unknown {
+        Some(field) => Err(ApiError::field(
+            &field,
+            format!(
+                "unknown field `{}`; check its spelling",
+                field.rsplit(['.', '[']).next().unwrap_or(&field)
+            ),
+        )),
+        None => Ok(value),
+    }
+}
+
+/// Like [`parse_json`], but fields the type does not know are skipped.
+pub fn parse_json_lenient<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
+    parse_json_noting_unknown(raw, |_| {})
+}
+
+/// The path of a skipped field, written as serde_path_to_error writes paths
+/// (`requester.nickname`, `tags[2]`).
+fn ignored_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", ignored_path(parent)),
+        Path::Map { parent, key } => match ignored_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => ignored_path(parent),
+    }
+}
+
+fn parse_json_noting_unknown<T: DeserializeOwned>(
+    raw: &[u8],
+    mut on_unknown: impl FnMut(serde_ignored::Path<'_>),
+) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(raw);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+    let noting = serde_ignored::Deserializer::new(&mut deserializer, &mut on_unknown);
+    let value = serde_path_to_error::deserialize(noting).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         // Deserialising stops at the first problem, which may be a wrong field before a
@@ -172,6 +234,48 @@ impl Mutation {
             key: key.clone(),
             fingerprint: hex::encode(hasher.finalize()),
         })
+    }
+}
+
+/// Renders a write: fresh results with `status`, replays with the status first sent and
+/// `Idempotent-Replayed: true`.
+pub fn written<T: serde::Serialize>(result: Written<T>, status: StatusCode) -> Response {
+    let (status, body, replayed) = match result {
+        Written::Fresh(value) => match serde_json::to_value(value) {
+            Ok(body) => (status, body, false),
+            Err(error) => return ApiError::internal(error).into_response(),
+        },
+        Written::Replayed { status, body } => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+            body,
+            true,
+        ),
+    };
+    let mut response = if status == StatusCode::NO_CONTENT {
+        status.into_response()
+    } else {
+        (status, Json(body)).into_response()
+    };
+    if replayed {
+        response.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// The first answer, when this request is a retry of one already done. Handlers whose
+/// checks the first try's own effect would now fail (approve twice: "no longer waiting";
+/// report twice: "already running") ask before those checks; the write itself checks again
+/// in its transaction, so two tries racing still write once.
+pub async fn earlier_answer(
+    storage: &dyn Storage,
+    idempotency: Option<&Idempotency>,
+) -> ApiResult<Option<Written<serde_json::Value>>> {
+    match idempotency {
+        Some(idempotency) => Ok(storage.idempotent_answer(idempotency).await?),
+        None => Ok(None),
     }
 }
 

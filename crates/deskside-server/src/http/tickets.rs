@@ -14,31 +14,18 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::Caller;
-use super::extract::{JsonBody, Mutation, PathParam, body_rejection};
+use super::extract::{JsonBody, Mutation, PathParam, body_rejection, written};
 use super::query::QueryPairs;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::{
     AssigneeFilter, AttachmentMeta, AuditIntent, NewAttachment, QueueCursor, TicketPage,
-    TicketQuery, TimelineEvent, Written,
+    TicketQuery, TimelineEvent,
 };
 
 pub const MAX_ATTACHMENT_BYTES: usize = 5 * 1024 * 1024;
 const DEFAULT_PAGE: u32 = 50;
 const MAX_PAGE: u32 = 200;
-
-/// Renders a write: fresh results with `status`, replays with the status first sent.
-fn written<T: serde::Serialize>(result: Written<T>, status: StatusCode) -> Response {
-    match result {
-        Written::Fresh(value) => (status, Json(value)).into_response(),
-        Written::Replayed { status, body } => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-            [("idempotent-replayed", "true")],
-            Json(body),
-        )
-            .into_response(),
-    }
-}
 
 /// Loads a ticket the caller may see. A requester asking for someone else's ticket gets the
 /// same 404 as for a missing one, so ticket numbers reveal nothing.
@@ -641,9 +628,13 @@ pub struct AttachmentParams {
 fn attachment_file_name(raw_query: Option<&str>) -> ApiResult<String> {
     let query = QueryPairs::parse(raw_query, &["fileName"])?;
     let name = query.get("fileName").unwrap_or("").trim().to_owned();
+    // Control characters (C0, DEL, C1) have no place in a name a person reads, and cannot
+    // travel in the download's Content-Disposition header: refuse them rather than store a
+    // name that changes on the way out.
     let safe = !name.is_empty()
         && name.chars().count() <= 255
-        && !name.contains(['/', '\\', '\0'])
+        && !name.contains(['/', '\\'])
+        && !name.chars().any(char::is_control)
         && name != "."
         && name != "..";
     if safe {
@@ -651,9 +642,42 @@ fn attachment_file_name(raw_query: Option<&str>) -> ApiResult<String> {
     } else {
         Err(ApiError::field(
             "fileName",
-            "give a file name of 1–255 characters without slashes",
+            "give a file name of 1–255 characters without slashes or control characters",
         ))
     }
+}
+
+/// `Content-Disposition` for a download (RFC 6266): always an attachment, with an ASCII
+/// `filename="…"` every client understands and, when the name is not plain ASCII, the exact
+/// name as `filename*=UTF-8''…`. Names stored by older versions may hold control
+/// characters: they become `_` here, so the header is always valid (never a 500).
+fn content_disposition(file_name: &str) -> String {
+    let name: String = file_name
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
+    let fallback: String = name
+        .chars()
+        .map(|c| match c {
+            ' '..='~' if c != '"' && c != '\\' => c,
+            _ => '_',
+        })
+        .collect();
+    if fallback == name {
+        return format!("attachment; filename=\"{fallback}\"");
+    }
+    // RFC 8187 `attr-char`s go as they are, every other byte of the UTF-8 percent-encoded.
+    let encoded: String = name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// Attach a file (raw body, its type in Content-Type, name in `?fileName=`). A diagnostics
@@ -746,10 +770,7 @@ pub async fn get_attachment(
         .ok_or_else(|| ApiError::not_found("attachment"))?;
     // Served as a download, never rendered inline: an uploaded HTML file must not run in
     // the viewer's origin.
-    let disposition = format!(
-        "attachment; filename=\"{}\"",
-        meta.file_name.replace(['"', '\r', '\n'], "_")
-    );
+    let disposition = content_disposition(&meta.file_name);
     Ok((
         [
             (header::CONTENT_TYPE, meta.content_type),

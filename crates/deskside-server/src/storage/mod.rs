@@ -18,9 +18,9 @@ use deskside_core::{Actor, Category, Priority, Role, SlaState, Status, Tier};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use sqlite::{SqliteStorage, number_for};
+pub use sqlite::{DEFAULT_WAL_LIMIT_BYTES, SqliteStorage, number_for};
 
-use crate::audit::{AuditEntry, AuditRecord, AuditReport};
+use crate::audit::{AuditCheckpoint, AuditEntry, AuditHead, AuditRecord, AuditReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
@@ -230,6 +230,18 @@ pub enum Written<T> {
     },
 }
 
+impl<T: serde::de::DeserializeOwned> Written<T> {
+    /// The value either way: a replay's stored answer read back as the type it was written
+    /// from.
+    pub fn into_value(self) -> StorageResult<T> {
+        match self {
+            Written::Fresh(value) => Ok(value),
+            Written::Replayed { body, .. } => serde_json::from_value(body)
+                .map_err(|e| StorageError::Internal(format!("stored answer unreadable: {e}"))),
+        }
+    }
+}
+
 /// The audit line to write with a ticket change, if the change is privileged.
 #[derive(Debug, Clone)]
 pub struct AuditIntent {
@@ -386,9 +398,10 @@ pub trait Storage: Send + Sync + 'static {
     async fn create_staff(
         &self,
         user: NewStaffUser,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<StaffUser>;
+    ) -> StorageResult<Written<StaffUser>>;
     /// The account and its password hash, for login.
     async fn staff_credentials(&self, username: &str)
     -> StorageResult<Option<(StaffUser, String)>>;
@@ -467,8 +480,9 @@ pub trait Storage: Send + Sync + 'static {
         device_id: &str,
         snapshot: NewSnapshot,
         keep: u32,
+        idempotency: Option<Idempotency>,
         now: DateTime<Utc>,
-    ) -> StorageResult<SnapshotMeta>;
+    ) -> StorageResult<Written<SnapshotMeta>>;
     async fn devices(&self) -> StorageResult<Vec<DeviceRecord>>;
     async fn device_record(&self, id: &str) -> StorageResult<Option<DeviceRecord>>;
     /// Newest first.
@@ -486,18 +500,21 @@ pub trait Storage: Send + Sync + 'static {
     // Remediation actions.
     /// Inserts (`expected_state: None`) or moves a request from `expected_state`, records the
     /// ticket event the decider returns and the audit line, in one transaction. A request
-    /// that is no longer in `expected_state` fails with `Conflict`.
+    /// that is no longer in `expected_state` fails with `Conflict`. With an idempotency key
+    /// the answer is stored in the same transaction, and a retry gets it back instead of a
+    /// second move.
     #[allow(clippy::too_many_arguments)]
     async fn save_action_request(
         &self,
         request: ActionRequest,
         expected_state: Option<ActionState>,
+        idempotency: Option<Idempotency>,
         actor: Actor,
         decide: TicketDecider,
         sla: Arc<SlaSettings>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<ActionRequest>;
+    ) -> StorageResult<Written<ActionRequest>>;
     async fn action_request(&self, id: &str) -> StorageResult<Option<ActionRequest>>;
     async fn action_requests_for_ticket(&self, ticket_id: i64)
     -> StorageResult<Vec<ActionRequest>>;
@@ -579,9 +596,19 @@ pub trait Storage: Send + Sync + 'static {
     async fn save_sla_settings(
         &self,
         settings: SlaSettings,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<()>;
+    ) -> StorageResult<Written<SlaSettings>>;
+
+    /// The answer stored for an earlier request with this key, if there was one; a key
+    /// reused for a different request fails with `IdempotencyKeyReused`. Lets a handler
+    /// answer a retry before checks the first try's own effect would now fail (approving a
+    /// request twice: "no longer waiting").
+    async fn idempotent_answer(
+        &self,
+        idempotency: &Idempotency,
+    ) -> StorageResult<Option<Written<serde_json::Value>>>;
 
     /// Forgets idempotency records written before `before`; returns how many.
     async fn purge_idempotency(&self, before: DateTime<Utc>) -> StorageResult<u64>;
@@ -589,5 +616,14 @@ pub trait Storage: Send + Sync + 'static {
     // Audit.
     async fn append_audit(&self, entry: AuditEntry, now: DateTime<Utc>) -> StorageResult<()>;
     async fn audit_records(&self, after_id: i64, limit: u32) -> StorageResult<Vec<AuditRecord>>;
-    async fn verify_audit(&self) -> StorageResult<AuditReport>;
+    /// Verifies the keyed chain and holds it against the newest checkpoint that
+    /// `checkpoint_key` (the server's public key) signed.
+    async fn verify_audit(
+        &self,
+        checkpoint_key: &ed25519_dalek::VerifyingKey,
+    ) -> StorageResult<AuditReport>;
+    /// The log's head and the newest checkpoint, for the next checkpoint.
+    async fn audit_head(&self) -> StorageResult<AuditHead>;
+    /// Stores a signed checkpoint; `Conflict` when the log no longer has the head it attests.
+    async fn save_audit_checkpoint(&self, checkpoint: AuditCheckpoint) -> StorageResult<()>;
 }

@@ -1,8 +1,9 @@
-//! The hash-chained audit log: what lands in it, that it verifies, and that tampering with
-//! the database file is found, through the API and through `deskside-server audit verify`.
+//! The keyed hash chain of the audit log: what lands in it, that it verifies, and that
+//! tampering with the database file (edits, rows recomputed without the key, rows cut off
+//! the end) is found, through the API and through `deskside-server audit verify`.
 
 use chrono::DateTime;
-use deskside_server::audit::{GENESIS_HASH, chain_hash};
+use deskside_server::audit::{AuditKey, GENESIS_HASH, chain_hash, keyed_chain_hash};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -162,13 +163,17 @@ async fn privileged_acts_are_chained_in_the_audit_log() {
         assert!(!text.contains(secret), "the audit log contains {secret:?}");
     }
 
-    // A chain: ids without gaps, each row linking to the one before.
+    // A chain keyed with the key in the data folder: ids without gaps, each row linking to
+    // the one before.
+    let key = AuditKey::read(&app.data_dir).unwrap();
     let mut previous = GENESIS_HASH.to_owned();
     for (index, row) in rows.iter().enumerate() {
         assert_eq!(row["id"], index as i64 + 1);
         assert_eq!(row["prevHash"], previous.as_str(), "row {}", row["id"]);
+        assert_eq!(row["keyed"], true, "row {}", row["id"]);
         let at: DateTime<chrono::Utc> = row["at"].as_str().unwrap().parse().unwrap();
-        let recomputed = chain_hash(
+        let recomputed = keyed_chain_hash(
+            &key,
             &previous,
             row["id"].as_i64().unwrap(),
             at,
@@ -191,9 +196,11 @@ async fn privileged_acts_are_chained_in_the_audit_log() {
             .is_empty()
     );
 
+    app.checkpoint_audit().await.unwrap();
     let report = verify(&app).await;
     assert_eq!(report["firstBroken"], Value::Null, "{report}");
     assert_eq!(report["rowsChecked"], rows.len());
+    assert_eq!(report["checkpoint"]["rows"], rows.len(), "{report}");
     let run = run_cli(
         &[
             "audit",
@@ -219,6 +226,48 @@ struct Tampering {
     apply: fn(&rusqlite::Connection, i64),
     /// The row id verification names, relative to the tampered row.
     first_broken_offset: i64,
+    /// What the reason says.
+    reason: &'static str,
+}
+
+/// The keyed chain recomputed without the key from row `from` on, as someone with write
+/// access to the database but not the key file would: plain SHA-256 links, marked unkeyed
+/// (as an older version's rows are), or still marked keyed.
+fn recompute_unkeyed(db: &rusqlite::Connection, from: i64, mark_unkeyed: bool) {
+    let prev: String = db
+        .query_row(
+            "SELECT prev_hash FROM audit_log WHERE id = ?1",
+            [from],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let rows: Vec<(i64, String, String, String, String, String)> = db
+        .prepare("SELECT id, at, actor, action, subject, details FROM audit_log WHERE id >= ?1 ORDER BY id")
+        .unwrap()
+        .query_map([from], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let mut prev = prev;
+    for (id, at, actor, action, subject, details) in rows {
+        let time = DateTime::parse_from_rfc3339(&at).unwrap().to_utc();
+        let hash = chain_hash(&prev, id, time, &actor, &action, &subject, &details);
+        db.execute(
+            "UPDATE audit_log SET prev_hash = ?2, hash = ?3, keyed = ?4 WHERE id = ?1",
+            rusqlite::params![id, prev, hash, !mark_unkeyed],
+        )
+        .unwrap();
+        prev = hash;
+    }
+}
+
+/// Deletes the last five rows.
+fn cut_off_the_end(db: &rusqlite::Connection) {
+    db.execute(
+        "DELETE FROM audit_log WHERE id > (SELECT max(id) - 5 FROM audit_log)",
+        [],
+    )
+    .unwrap();
 }
 
 fn tamperings() -> Vec<Tampering> {
@@ -233,6 +282,7 @@ fn tamperings() -> Vec<Tampering> {
                 .unwrap();
             },
             first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "details edited",
@@ -244,6 +294,7 @@ fn tamperings() -> Vec<Tampering> {
                 .unwrap();
             },
             first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "details no longer JSON",
@@ -252,6 +303,7 @@ fn tamperings() -> Vec<Tampering> {
                     .unwrap();
             },
             first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "time moved",
@@ -263,6 +315,7 @@ fn tamperings() -> Vec<Tampering> {
                 .unwrap();
             },
             first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "actor edited",
@@ -271,6 +324,7 @@ fn tamperings() -> Vec<Tampering> {
                     .unwrap();
             },
             first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "row deleted",
@@ -279,6 +333,7 @@ fn tamperings() -> Vec<Tampering> {
                     .unwrap();
             },
             first_broken_offset: 1,
+            reason: "previous-hash link",
         },
         Tampering {
             name: "edited and rehashed",
@@ -298,7 +353,8 @@ fn tamperings() -> Vec<Tampering> {
                 )
                 .unwrap();
             },
-            first_broken_offset: 1,
+            first_broken_offset: 0,
+            reason: "do not match its hash",
         },
         Tampering {
             name: "two rows swapped",
@@ -311,6 +367,33 @@ fn tamperings() -> Vec<Tampering> {
                 .unwrap();
             },
             first_broken_offset: 0,
+            reason: "previous-hash link",
+        },
+        Tampering {
+            name: "one row rewritten with a recomputed unkeyed hash",
+            apply: |db, id| {
+                db.execute(
+                    "UPDATE audit_log SET subject = 'user:nobody' WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+                recompute_unkeyed(db, id, true);
+            },
+            first_broken_offset: 0,
+            reason: "not keyed",
+        },
+        Tampering {
+            name: "the chain recomputed without the key from one row on",
+            apply: |db, id| {
+                db.execute(
+                    "UPDATE audit_log SET subject = 'user:nobody' WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+                recompute_unkeyed(db, id, false);
+            },
+            first_broken_offset: 0,
+            reason: "do not match its hash",
         },
     ]
 }
@@ -325,6 +408,7 @@ async fn tampering_with_the_database_file_is_found_at_the_first_broken_row() {
             .as_i64()
             .unwrap();
         assert!(target < rows.len() as i64, "a row follows the target");
+        app.checkpoint_audit().await.unwrap();
         assert_eq!(verify(&app).await["firstBroken"], Value::Null);
 
         (tampering.apply)(&app.database(), target);
@@ -336,7 +420,12 @@ async fn tampering_with_the_database_file_is_found_at_the_first_broken_row() {
             "{}: {report}",
             tampering.name
         );
-        assert!(report["firstBroken"]["reason"].is_string());
+        let reason = report["firstBroken"]["reason"].as_str().unwrap();
+        assert!(
+            reason.contains(tampering.reason),
+            "{}: {report}",
+            tampering.name
+        );
         let run = run_cli(
             &[
                 "audit",
@@ -351,7 +440,8 @@ async fn tampering_with_the_database_file_is_found_at_the_first_broken_row() {
         assert!(!run.success, "{}: {run:?}", tampering.name);
         assert_eq!(run.code, Some(1), "{}: {run:?}", tampering.name);
         assert!(
-            run.stdout.contains(&format!("row {expected}:")),
+            run.stdout.contains(&format!("row {expected}:"))
+                && run.stdout.contains(tampering.reason),
             "{}: {run:?}",
             tampering.name
         );
@@ -360,4 +450,117 @@ async fn tampering_with_the_database_file_is_found_at_the_first_broken_row() {
         app.create_ticket(&alice, printer_ticket()).await;
         assert_eq!(verify(&app).await["firstBroken"]["id"], expected);
     }
+}
+
+/// Rows cut off the end are found as far as the newest signed checkpoint, even with the
+/// checkpoint rows in the database deleted too (the newest is also kept in a file beside
+/// it); and the server refuses to sign a new checkpoint over the damage.
+#[tokio::test]
+async fn rows_cut_off_the_end_are_found_below_the_newest_checkpoint() {
+    for delete_checkpoint_rows in [false, true] {
+        let app = spawn_app().await;
+        privileged_acts(&app).await;
+        app.checkpoint_audit().await.unwrap();
+        let rows = audit_log(&app, "?limit=1000").await.len() as i64;
+        let untouched = verify(&app).await;
+        assert_eq!(untouched["firstBroken"], Value::Null, "{untouched}");
+
+        let db = app.database();
+        cut_off_the_end(&db);
+        if delete_checkpoint_rows {
+            db.execute("DELETE FROM audit_checkpoints", []).unwrap();
+        }
+        let report = verify(&app).await;
+        assert_eq!(report["firstBroken"]["id"], rows - 4, "{report}");
+        let reason = report["firstBroken"]["reason"].as_str().unwrap();
+        assert!(reason.contains("missing"), "{report}");
+        assert!(reason.contains(&format!("covers {rows} rows")), "{report}");
+        let run = run_cli(
+            &[
+                "audit",
+                "verify",
+                "--data-dir",
+                app.data_dir.to_str().unwrap(),
+            ],
+            None,
+            &[],
+        )
+        .await;
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(
+            run.stdout.contains(&format!("row {}:", rows - 4)) && run.stdout.contains("missing"),
+            "{run:?}"
+        );
+        assert!(
+            app.checkpoint_audit().await.is_err(),
+            "a checkpoint over the damage would hide it"
+        );
+    }
+}
+
+/// A log written before the chain was keyed (plain SHA-256 links) verifies after the
+/// upgrade: the first start creates the key and a checkpoint anchoring the old rows, and
+/// new rows are keyed from there. Recomputing a keyed row the old way is still found.
+#[tokio::test]
+async fn a_log_from_before_the_keyed_chain_is_anchored_at_the_upgrade() {
+    let mut app = spawn_app().await;
+    privileged_acts(&app).await;
+    let legacy_rows = audit_log(&app, "?limit=1000").await.len() as i64;
+    // As an older version left the data folder: unkeyed rows, no key, no checkpoints.
+    app.server.take().expect("running").stop();
+    {
+        let db = app.database();
+        recompute_unkeyed(&db, 1, true);
+        db.execute("DELETE FROM audit_checkpoints", []).unwrap();
+    }
+    for file in ["audit-chain.key", "audit-checkpoint.json"] {
+        let _ = std::fs::remove_file(app.data_dir.join(file));
+    }
+    app.restart().await;
+    assert!(app.data_dir.join("audit-chain.key").exists());
+
+    // New acts after the upgrade: a failed sign-in and an enrollment token.
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "mallory", "password": "again"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let admin = app.login("admin").await;
+    let (status, _) = app
+        .call(
+            Method::POST,
+            "/api/v1/enrollment-tokens",
+            Some(&admin),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    app.checkpoint_audit().await.unwrap();
+    let rows = audit_log(&app, "?limit=1000").await;
+    assert!(
+        rows[..legacy_rows as usize]
+            .iter()
+            .all(|r| r["keyed"] == false)
+    );
+    assert!(
+        rows[legacy_rows as usize..]
+            .iter()
+            .all(|r| r["keyed"] == true)
+    );
+    let report = verify(&app).await;
+    assert_eq!(report["firstBroken"], Value::Null, "{report}");
+    assert_eq!(
+        report["checkpoint"]["keyedFrom"],
+        legacy_rows + 1,
+        "{report}"
+    );
+
+    // A keyed row recomputed the old way, with the rest of the log after it.
+    recompute_unkeyed(&app.database(), legacy_rows + 2, true);
+    let report = verify(&app).await;
+    assert_eq!(report["firstBroken"]["id"], legacy_rows + 2, "{report}");
 }

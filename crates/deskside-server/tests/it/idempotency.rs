@@ -421,3 +421,76 @@ async fn keys_are_forgotten_after_the_retention_period_and_not_before() {
     assert!(!replayed, "an expired key is a new request");
     assert_ne!(id_of(&again), id_of(&first));
 }
+
+/// The probe's case: two `POST /tickets/{id}/actions` with one key made two requests and
+/// the endpoint cleaned its temp files twice. Now the retry gets the first request back,
+/// the device is sent one order, and a retried report is answered without a second move.
+#[tokio::test]
+async fn a_retried_action_request_queues_one_order() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let bob = app.login("bob").await;
+    let credential = app.enroll_device(&admin, "ws-retry").await;
+    let device = Who::Device {
+        credential: &credential,
+        user: "dana",
+    };
+    let (status, ticket) = app
+        .send(
+            app.builder(Method::POST, "/api/v1/tickets", device)
+                .json(&printer_ticket()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{ticket}");
+    let path = format!("/api/v1/tickets/{}/actions", id_of(&ticket));
+    let body = json!({"action": "disk.clean_temp", "params": {}});
+
+    let (status, replayed, first) = keyed(
+        &app,
+        Who::Staff(&bob),
+        Method::POST,
+        &path,
+        "clean-1",
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(!replayed);
+    assert_eq!(first["state"], "queued");
+    let (status, replayed, second) = keyed(
+        &app,
+        Who::Staff(&bob),
+        Method::POST,
+        &path,
+        "clean-1",
+        &body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert!(replayed);
+    assert_eq!(second, first);
+
+    let (_, requests) = app.call(Method::GET, &path, Some(&bob), None).await;
+    assert_eq!(requests.as_array().unwrap().len(), 1, "{requests}");
+    let (status, orders) = app
+        .send(app.builder(Method::GET, "/api/v1/agent/orders?waitSeconds=0", device))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{orders}");
+    assert_eq!(orders["orders"].as_array().unwrap().len(), 1, "{orders}");
+
+    let report = format!(
+        "/api/v1/agent/orders/{}/report",
+        first["id"].as_str().unwrap()
+    );
+    let started = json!({"stage": "started"});
+    let (status, replayed, _) = keyed(&app, device, Method::POST, &report, "r-1", &started).await;
+    assert_eq!((status, replayed), (StatusCode::NO_CONTENT, false));
+    let (status, replayed, _) = keyed(&app, device, Method::POST, &report, "r-1", &started).await;
+    assert_eq!((status, replayed), (StatusCode::NO_CONTENT, true));
+    let timeline = app.timeline(Who::Staff(&bob), id_of(&ticket)).await;
+    let running = timeline
+        .iter()
+        .filter(|e| e["event"]["state"] == "running")
+        .count();
+    assert_eq!(running, 1, "{timeline:?}");
+}

@@ -15,6 +15,8 @@ mod durability;
 mod idempotency;
 mod requester_identity;
 mod login_throttle;
+mod data_dir;
+mod mutations;
 mod requester_sessions;
 mod robustness;
 mod sla;

@@ -46,9 +46,8 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut ServerConfig)) -> TestAp
     seed_staff(&data_dir, clock.clone()).await;
     let mut config = test_config(&data_dir, clock.clone());
     configure(&mut config);
-    let server = Server::start(config).await.expect("server starts");
     TestApp {
-        server: Some(server),
+        server: Some(Server::start(config).await.expect("server starts")),
         clock,
         data_dir,
         _temp: Some(temp),
@@ -105,6 +104,8 @@ fn test_config(data_dir: &Path, clock: Arc<ManualClock>) -> ServerConfig {
     config.clock = clock;
     config.sla_sweep_every = None;
     config.password_cost = HashCost::Fast;
+    // Tests take audit checkpoints when they mean to (`checkpoint_audit`).
+    config.audit_checkpoint_every = None;
     config
 }
 
@@ -374,6 +375,14 @@ impl TestApp {
             .find(|a| a["username"] == username)
             .and_then(|a| a["id"].as_i64())
             .unwrap_or_else(|| panic!("no staff member {username}"))
+    }
+
+    /// Signs and stores a checkpoint of the audit log's head now, as the running server
+    /// does every minute and at shutdown.
+    pub async fn checkpoint_audit(&self) -> anyhow::Result<()> {
+        let state = &self.server.as_ref().expect("running").state;
+        deskside_server::audit_checkpoints::checkpoint_now(state).await?;
+        Ok(())
     }
 
     /// Opens the server's database file directly (for tampering and checks).

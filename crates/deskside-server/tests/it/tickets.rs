@@ -1397,7 +1397,10 @@ async fn attachments_round_trip_byte_for_byte_within_limits() {
         .unwrap()
         .to_owned();
     assert!(disposition.starts_with("attachment;"), "{disposition}");
-    assert_eq!(disposition, "attachment; filename=\"evil_.html\"");
+    assert_eq!(
+        disposition,
+        "attachment; filename=\"evil_.html\"; filename*=UTF-8''evil%22.html"
+    );
 
     let refusals = vec![
         (
@@ -1479,6 +1482,79 @@ async fn attachments_round_trip_byte_for_byte_within_limits() {
     app.move_status(staff, id, "closed").await;
     let (status, body) = upload(Some("too-late.txt"), None, b"x".to_vec()).await;
     assert_error((status, &body), StatusCode::CONFLICT, "conflict");
+}
+
+/// Names with control characters are refused on upload (they cannot travel in a header);
+/// other names, non-ASCII ones included, download with an ASCII fallback beside the exact
+/// RFC 6266 `filename*`; a name an older version stored with control characters still
+/// downloads, sanitised, never as a 500.
+#[tokio::test]
+async fn attachment_names_are_checked_on_upload_and_always_downloadable() {
+    let app = spawn_app().await;
+    let alice = app.login("alice").await;
+    let staff = Who::Staff(&alice);
+    let id = id_of(&app.create_ticket(&alice, printer_ticket()).await);
+    let upload = |name: &str| {
+        let path = format!(
+            "/api/v1/tickets/{id}/attachments?fileName={}",
+            url_encode(name)
+        );
+        app.send(
+            app.builder(Method::POST, &path, staff)
+                .header("content-type", "text/plain")
+                .body(b"log line".to_vec()),
+        )
+    };
+    let disposition = |attachment: i64| {
+        let request = app.builder(
+            Method::GET,
+            &format!("/api/v1/tickets/{id}/attachments/{attachment}"),
+            staff,
+        );
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+
+    for name in [
+        "a\u{1}b.txt",
+        "del\u{7f}.txt",
+        "tab\there.txt",
+        "c1\u{85}.txt",
+        "nul\0.txt",
+    ] {
+        let (status, body) = upload(name).await;
+        assert_field_error((status, &body), "fileName");
+    }
+
+    let (status, meta) = upload("Grüße résumé €.txt").await;
+    assert_eq!(status, StatusCode::CREATED, "{meta}");
+    assert_eq!(meta["fileName"], "Grüße résumé €.txt");
+    assert_eq!(
+        disposition(meta["id"].as_i64().unwrap()).await,
+        "attachment; filename=\"Gr__e r_sum_ _.txt\"; \
+         filename*=UTF-8''Gr%C3%BC%C3%9Fe%20r%C3%A9sum%C3%A9%20%E2%82%AC.txt"
+    );
+
+    // As an older version stored it: the name holds control characters.
+    let (status, meta) = upload("legacy.txt").await;
+    assert_eq!(status, StatusCode::CREATED, "{meta}");
+    let legacy = meta["id"].as_i64().unwrap();
+    app.database()
+        .execute(
+            "UPDATE attachments SET file_name = ?1 WHERE id = ?2",
+            rusqlite::params!["le\u{1}ga\u{7f}cy\r\n.txt", legacy],
+        )
+        .unwrap();
+    assert_eq!(
+        disposition(legacy).await,
+        "attachment; filename=\"le_ga_cy__.txt\""
+    );
 }
 
 #[tokio::test]

@@ -70,7 +70,13 @@ fn open(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
 
 impl Connections {
     /// Opens (creating if needed) the database, migrates it and starts the writer thread.
-    pub fn open(path: &Path) -> rusqlite::Result<Connections> {
+    /// The writer keeps the write-ahead log near `wal_limit` bytes, see [`bound_wal`], and
+    /// runs `on_writer_thread` first, on its own thread (what only the writer may hold).
+    pub fn open(
+        path: &Path,
+        wal_limit: u64,
+        on_writer_thread: impl FnOnce() + Send + 'static,
+    ) -> rusqlite::Result<Connections> {
         let mut writer = open(path, OpenFlags::default())?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // NORMAL: the commit does not fsync; the syncer thread does, before answering.
@@ -82,23 +88,30 @@ impl Connections {
         // writer instead of inside whichever commit crosses the threshold.
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         // Once checkpointed, the WAL is reused from its start; this trims the file back
-        // after a burst (bulk imports) instead of keeping its largest size forever.
-        writer.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+        // after a burst instead of keeping its largest size forever.
+        writer.pragma_update(None, "journal_size_limit", wal_limit as i64)?;
         let checkpointer = open(path, OpenFlags::default())?;
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || run_checkpointer(checkpointer))
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         let (committed, to_sync) = mpsc::channel::<Vec<Deliver>>();
-        let wal_path = wal_path(path);
+        let synced_wal = wal_path(path);
         std::thread::Builder::new()
             .name("sqlite-syncer".into())
-            .spawn(move || run_syncer(&wal_path, to_sync))
+            .spawn(move || run_syncer(&synced_wal, to_sync))
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         let (sender, receiver) = mpsc::channel::<Job>();
+        let wal = WalBound {
+            path: wal_path(path),
+            limit: wal_limit,
+        };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || run_writer(writer, receiver, committed))
+            .spawn(move || {
+                on_writer_thread();
+                run_writer(writer, receiver, committed, wal)
+            })
             .map_err(|e| rusqlite::Error::InvalidParameterName(e.to_string()))?;
         Ok(Connections {
             path: path.to_owned(),
@@ -211,8 +224,41 @@ fn wal_path(database: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-fn run_writer(conn: Connection, jobs: mpsc::Receiver<Job>, committed: mpsc::Sender<Vec<Deliver>>) {
+/// The write-ahead log and the size it is held to.
+struct WalBound {
+    path: PathBuf,
+    limit: u64,
+}
+
+/// Passive checkpoints copy the WAL back but cannot restart it while writes keep coming and
+/// readers hold old snapshots, so under a sustained burst it grows without end (625 MB in
+/// a 10 s burst of creates). The writer, between batches, sees it past its bound and runs a
+/// TRUNCATE checkpoint itself: that waits for readers (busy timeout), copies every frame into
+/// the database and syncs it, then empties the log. Writes pause for that long, which is the
+/// back-pressure a burst needs; the WAL stays within the bound plus one batch. Frames still
+/// waiting for the syncer's fsync are safe: the checkpoint syncs the database holding them.
+fn bound_wal(conn: &Connection, wal: &WalBound) {
+    let size = std::fs::metadata(&wal.path).map_or(0, |m| m.len());
+    if size <= wal.limit {
+        return;
+    }
+    match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+        r.get::<_, i64>(0)
+    }) {
+        Ok(0) => tracing::debug!(size, "WAL past its bound: checkpointed and truncated"),
+        Ok(_) => tracing::warn!(size, "WAL past its bound, but readers kept it busy"),
+        Err(error) => tracing::warn!(%error, size, "WAL checkpoint failed; retrying"),
+    }
+}
+
+fn run_writer(
+    conn: Connection,
+    jobs: mpsc::Receiver<Job>,
+    committed: mpsc::Sender<Vec<Deliver>>,
+    wal: WalBound,
+) {
     while let Ok(first) = jobs.recv() {
+        bound_wal(&conn, &wal);
         let mut batch = Vec::with_capacity(64);
         batch.push(first);
         while batch.len() < MAX_BATCH {

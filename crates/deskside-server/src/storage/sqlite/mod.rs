@@ -28,25 +28,78 @@ use super::{
     Storage, StorageError, StorageResult, TicketDecider, TicketPage, TicketQuery, TimelineEvent,
     Written,
 };
-use crate::audit::{AuditEntry, AuditRecord, AuditReport, verify_chain};
+use crate::audit::{
+    AuditCheckpoint, AuditEntry, AuditHead, AuditKey, AuditRecord, AuditReport, verify_chain,
+};
 
 pub struct SqliteStorage {
     db: Connections,
+    /// The chain key, for verification (the writer thread holds its own copy).
+    audit_key: AuditKey,
+    /// Whether this open created the chain key: the moment the log becomes keyed.
+    audit_key_created: bool,
+    /// The newest checkpoint's copy outside the database; writes of it are serialised.
+    checkpoint_file: std::sync::Mutex<std::path::PathBuf>,
 }
 
 const DATABASE_FILE: &str = "deskside.db";
+const CHECKPOINT_FILE: &str = "audit-checkpoint.json";
 const SLA_SETTINGS_KEY: &str = "sla";
+
+/// Largest the write-ahead log may grow before the writer checkpoints it and truncates it
+/// (it may overshoot by the one batch committed after the check).
+pub const DEFAULT_WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
 impl SqliteStorage {
     /// Opens the store in `data_dir`, creating the folder and database as needed.
     pub fn open(data_dir: &Path) -> anyhow::Result<SqliteStorage> {
+        SqliteStorage::open_with_wal_limit(data_dir, DEFAULT_WAL_LIMIT_BYTES)
+    }
+
+    /// [`SqliteStorage::open`] with the bound on the write-ahead log's size.
+    pub fn open_with_wal_limit(data_dir: &Path, wal_limit: u64) -> anyhow::Result<SqliteStorage> {
         use anyhow::Context;
-        std::fs::create_dir_all(data_dir)
-            .with_context(|| format!("creating data folder {}", data_dir.display()))?;
+        crate::private_files::prepare_data_dir(data_dir)?;
         let path = data_dir.join(DATABASE_FILE);
-        let db = Connections::open(&path)
-            .with_context(|| format!("opening database {}", path.display()))?;
-        Ok(SqliteStorage { db })
+        // SQLite creates the database with 0644 less the umask, and its -wal and -shm files
+        // with the database's mode: create it private first, and they follow.
+        if !path.exists() {
+            crate::private_files::write_new(&path, "")?;
+        }
+        let (audit_key, audit_key_created) = AuditKey::load_or_create(data_dir)?;
+        let writer_key = audit_key.clone();
+        let db = Connections::open(&path, wal_limit, move || {
+            records::install_chain_key(writer_key)
+        })
+        .with_context(|| format!("opening database {}", path.display()))?;
+        Ok(SqliteStorage {
+            db,
+            audit_key,
+            audit_key_created,
+            checkpoint_file: std::sync::Mutex::new(data_dir.join(CHECKPOINT_FILE)),
+        })
+    }
+
+    /// Whether opening created the audit chain key (first start of a keyed version).
+    pub fn audit_key_created(&self) -> bool {
+        self.audit_key_created
+    }
+
+    /// The checkpoint kept in the file beside the database, if any. One that cannot be read
+    /// is reported, not skipped: verification must not pass because a file was damaged.
+    fn file_checkpoint(&self) -> StorageResult<Option<AuditCheckpoint>> {
+        let path = self
+            .checkpoint_file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| internal(format!("{}: {e}", path.display()))),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(internal(format!("{}: {error}", path.display()))),
+        }
     }
 
     /// Writes many already-decided tickets in one transaction: demo data and benchmark
@@ -113,11 +166,12 @@ impl Storage for SqliteStorage {
     async fn create_staff(
         &self,
         user: NewStaffUser,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<StaffUser> {
+    ) -> StorageResult<Written<StaffUser>> {
         self.db
-            .write(move |conn| {
+            .write(move |conn| store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
                 let taken: bool = conn
                     .query_row(
                         "SELECT count(*) > 0 FROM users WHERE username = ?1",
@@ -152,7 +206,7 @@ impl Storage for SqliteStorage {
                     staff_from_row,
                 )
                 .map_err(internal)
-            })
+            }))
             .await
     }
 
@@ -528,11 +582,16 @@ impl Storage for SqliteStorage {
         device_id: &str,
         snapshot: NewSnapshot,
         keep: u32,
+        idempotency: Option<Idempotency>,
         now: DateTime<Utc>,
-    ) -> StorageResult<SnapshotMeta> {
+    ) -> StorageResult<Written<SnapshotMeta>> {
         let device_id = device_id.to_owned();
         self.db
-            .write(move |conn| devices::store_snapshot(conn, &device_id, &snapshot, keep, now))
+            .write(move |conn| {
+                store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
+                    devices::store_snapshot(conn, &device_id, &snapshot, keep, now)
+                })
+            })
             .await
     }
 
@@ -571,20 +630,25 @@ impl Storage for SqliteStorage {
         &self,
         request: ActionRequest,
         expected_state: Option<ActionState>,
+        idempotency: Option<Idempotency>,
         actor: Actor,
         decide: TicketDecider,
         sla: Arc<SlaSettings>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<ActionRequest> {
+    ) -> StorageResult<Written<ActionRequest>> {
+        // A new request answers 201, a move of an existing one 200.
+        let status = if expected_state.is_none() { 201 } else { 200 };
         self.db
             .write(move |conn| {
-                actions::save(conn, &request, expected_state)?;
-                let ticket = tickets::load(conn, request.ticket_id)?;
-                let decision = decide(&ticket)?;
-                tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
-                append_audit(conn, &audit, now)?;
-                Ok(request)
+                store_idempotent(conn, idempotency.as_ref(), status, now, |conn| {
+                    actions::save(conn, &request, expected_state)?;
+                    let ticket = tickets::load(conn, request.ticket_id)?;
+                    let decision = decide(&ticket)?;
+                    tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
+                    append_audit(conn, &audit, now)?;
+                    Ok(request)
+                })
             })
             .await
     }
@@ -790,20 +854,34 @@ impl Storage for SqliteStorage {
     async fn save_sla_settings(
         &self,
         settings: SlaSettings,
+        idempotency: Option<Idempotency>,
         audit: AuditEntry,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Written<SlaSettings>> {
         self.db
             .write(move |conn| {
-                let text = serde_json::to_string(&settings).map_err(internal)?;
-                conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?1, ?2)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![SLA_SETTINGS_KEY, text],
-                )
-                .map_err(internal)?;
-                append_audit(conn, &audit, now)
+                store_idempotent(conn, idempotency.as_ref(), 200, now, |conn| {
+                    let text = serde_json::to_string(&settings).map_err(internal)?;
+                    conn.execute(
+                        "INSERT INTO settings (key, value) VALUES (?1, ?2)
+                         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                        params![SLA_SETTINGS_KEY, text],
+                    )
+                    .map_err(internal)?;
+                    append_audit(conn, &audit, now)?;
+                    Ok(settings)
+                })
             })
+            .await
+    }
+
+    async fn idempotent_answer(
+        &self,
+        idempotency: &Idempotency,
+    ) -> StorageResult<Option<Written<serde_json::Value>>> {
+        let idempotency = idempotency.clone();
+        self.db
+            .read(move |conn| records::earlier_answer(conn, &idempotency))
             .await
     }
 
@@ -832,19 +910,64 @@ impl Storage for SqliteStorage {
             .await
     }
 
-    async fn verify_audit(&self) -> StorageResult<AuditReport> {
+    async fn verify_audit(
+        &self,
+        checkpoint_key: &ed25519_dalek::VerifyingKey,
+    ) -> StorageResult<AuditReport> {
+        let file_checkpoint = self.file_checkpoint()?;
+        let key = self.audit_key.clone();
+        let checkpoint_key = *checkpoint_key;
         self.db
-            .read(|conn| {
+            .read(move |conn| {
                 let mut statement = conn
-                    .prepare("SELECT id, at, actor, action, subject, details, prev_hash, hash FROM audit_log ORDER BY id")
+                    .prepare(&format!(
+                        "SELECT {} FROM audit_log ORDER BY id",
+                        records::AUDIT_COLUMNS
+                    ))
                     .map_err(internal)?;
                 let rows = statement
                     .query_map([], records::audit_from_row)
                     .map_err(internal)?;
-                let records: Vec<AuditRecord> =
-                    rows.collect::<Result<_, _>>().map_err(internal)?;
-                Ok(verify_chain(records))
+                let records: Vec<AuditRecord> = rows.collect::<Result<_, _>>().map_err(internal)?;
+                let mut checkpoints = records::audit_checkpoints(conn)?;
+                checkpoints.extend(file_checkpoint);
+                Ok(verify_chain(records, &checkpoints, &key, &checkpoint_key))
             })
             .await
+    }
+
+    async fn audit_head(&self) -> StorageResult<AuditHead> {
+        let file_checkpoint = self.file_checkpoint()?;
+        self.db
+            .read(move |conn| {
+                let newest = records::audit_checkpoints(conn)?
+                    .into_iter()
+                    .chain(file_checkpoint)
+                    .max_by_key(|c| (c.rows, c.at));
+                records::audit_head(conn, newest)
+            })
+            .await
+    }
+
+    async fn save_audit_checkpoint(&self, checkpoint: AuditCheckpoint) -> StorageResult<()> {
+        let stored = checkpoint.clone();
+        self.db
+            .write(move |conn| records::save_audit_checkpoint(conn, &stored))
+            .await?;
+        // The copy outside the database, newest only: one that already covers more rows
+        // (a later checkpoint that overtook this one) stays.
+        let path = self
+            .checkpoint_file
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let covered = match std::fs::read_to_string(&*path) {
+            Ok(text) => serde_json::from_str::<AuditCheckpoint>(&text).map_or(-1, |c| c.rows),
+            Err(_) => -1,
+        };
+        if covered < checkpoint.rows {
+            let text = serde_json::to_string(&checkpoint).map_err(internal)?;
+            crate::private_files::replace(&path, &text).map_err(internal)?;
+        }
+        Ok(())
     }
 }

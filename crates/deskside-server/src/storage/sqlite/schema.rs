@@ -188,6 +188,20 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX requester_sessions_by_account ON requester_sessions (device_id, local_user, seq);
     ALTER TABLE devices ADD COLUMN removed_at TEXT;
     "#,
+    // 8 (audit_keyed_chain): rows are HMAC-chained from here on (existing rows keep their
+    // SHA-256 links: `keyed` 0), and the head is checkpointed, signed with the server key.
+    r#"
+    ALTER TABLE audit_log ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE audit_checkpoints (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        rows INTEGER NOT NULL,
+        head_hash TEXT NOT NULL,
+        keyed_from INTEGER NOT NULL,
+        key_id TEXT NOT NULL,
+        signature TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// Brings the database to the newest schema.
