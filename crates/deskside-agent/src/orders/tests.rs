@@ -214,7 +214,8 @@ fn decisions_follow_the_verifier_and_the_policy() {
         Decision::Collect(_) => "collect".to_owned(),
         Decision::Execute(_) => "execute".to_owned(),
     };
-    let cups = ServiceName::parse("cups").unwrap();
+    // Not among the default policy's services.
+    let sshd = ServiceName::parse("sshd").unwrap();
     let alice = Username::parse("alice").unwrap();
     // (action, device) → decision
     let cases = [
@@ -222,7 +223,7 @@ fn decisions_follow_the_verifier_and_the_policy() {
         (ActionParams::DiagnosticsCollect, DEVICE, "collect"),
         (ActionParams::NetworkFlushDns, "dev_other", "wrong_device"),
         (
-            ActionParams::ServiceRestart { name: cups },
+            ActionParams::ServiceRestart { name: sshd },
             DEVICE,
             "not_allowed_by_policy",
         ),
@@ -310,11 +311,12 @@ async fn refused_orders_are_reported_with_the_reason_code_and_never_run() {
             ),
         )
         .await;
-    let cups = ServiceName::parse("cups").unwrap();
+    // Not among the default policy's services.
+    let sshd = ServiceName::parse("sshd").unwrap();
     f.orders
         .handle(
             &transport,
-            f.order("ord_policy", ActionParams::ServiceRestart { name: cups }),
+            f.order("ord_policy", ActionParams::ServiceRestart { name: sshd }),
         )
         .await;
     let mut foreign = f.order("ord_foreign", ActionParams::NetworkFlushDns);

@@ -54,7 +54,8 @@ async fn the_daemon_checks_in_uploads_a_snapshot_and_reports_its_status() {
     assert!(
         accepted.contains(&("diagnostics.collect".to_owned(), false))
             && accepted.contains(&("account.reset_password".to_owned(), true))
-            && !accepted.iter().any(|(a, _)| a == "service.restart"),
+            && accepted.contains(&("service.restart".to_owned(), false))
+            && !accepted.iter().any(|(a, _)| a == "process.kill"),
         "{accepted:?}"
     );
     #[cfg(unix)]

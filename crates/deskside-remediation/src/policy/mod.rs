@@ -39,7 +39,8 @@ pub struct Policy {
 #[serde(rename_all = "camelCase")]
 pub struct ActionRule {
     pub require_consent: bool,
-    /// `service.restart`: only these services (`None`: any).
+    /// `service.restart`: only these services (`None`: any service that is not a templated
+    /// unit; `name` and `name.service` are the same service).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<ServiceName>>,
     /// `print.clear_queue`: only these printers (`None`: any).
@@ -251,8 +252,21 @@ impl Policy {
         };
         match action {
             ActionParams::ServiceRestart { name } => {
-                if let Some(list) = &rule.services
-                    && !list.contains(name)
+                // A templated unit only by its exact name: neither "any service" nor the
+                // template's other instances cover it.
+                if name.is_template_instance() {
+                    let named = rule
+                        .services
+                        .as_ref()
+                        .is_some_and(|list| list.iter().any(|s| s == name));
+                    if !named {
+                        return deny(format!(
+                            "`{name}` is a templated unit and the policy's services do not \
+                             name it exactly"
+                        ));
+                    }
+                } else if let Some(list) = &rule.services
+                    && !list.iter().any(|s| s.same_service(name))
                 {
                     return deny(format!("service `{name}` is not in the policy's services"));
                 }

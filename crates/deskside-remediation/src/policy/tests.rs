@@ -51,6 +51,7 @@ fn the_default_policy_is_conservative() {
     assert_eq!(
         allowed,
         [
+            ActionId::ServiceRestart,
             ActionId::AccountResetPassword,
             ActionId::PrintClearQueue,
             ActionId::PrintRestartSpooler,
@@ -59,11 +60,14 @@ fn the_default_policy_is_conservative() {
             ActionId::DiagnosticsCollect,
         ]
     );
-    // Every low-risk action, and nothing above low without consent.
+    // Every low-risk action, and nothing above low without consent except service.restart,
+    // which only restarts the short list of help-desk services.
     for entry in crate::catalog::catalog() {
         let rule = p.actions.get(&entry.id);
         if entry.risk == crate::catalog::RiskLevel::Low {
             assert!(rule.is_some_and(|r| !r.require_consent), "{}", entry.id);
+        } else if entry.id == ActionId::ServiceRestart {
+            assert!(rule.is_some_and(|r| r.services.is_some()), "{}", entry.id);
         } else {
             assert!(rule.is_none_or(|r| r.require_consent), "{}", entry.id);
         }
@@ -72,6 +76,93 @@ fn the_default_policy_is_conservative() {
     assert!(reset.require_consent && reset.allow_non_admin && reset.users.is_none());
     assert_eq!(p.admin_groups, ["root", "sudo", "wheel", "admin"]);
     assert!(Policy::deny_all().actions.is_empty());
+}
+
+/// The default policy restarts its allowlisted help-desk services (by either spelling) and
+/// nothing else: not another service, not a target, not a templated unit.
+#[test]
+fn the_default_policy_restarts_only_its_allowlisted_services() {
+    let users = Users::new();
+    let p = Policy::default();
+    let decide = |name: &str| {
+        p.evaluate(
+            &ActionParams::ServiceRestart {
+                name: ServiceName::parse(name).unwrap(),
+            },
+            &users.directory(),
+        )
+    };
+    for listed in [
+        "cups",
+        "cups.service",
+        "cups-browsed",
+        "NetworkManager",
+        "bluetooth",
+        "Spooler",
+        "org.cups.cupsd",
+    ] {
+        assert_eq!(
+            decide(listed),
+            PolicyDecision::Allowed {
+                consent_required: false
+            },
+            "{listed}"
+        );
+    }
+    for refused in [
+        "sshd",
+        "ssh.service",
+        "systemd-logind",
+        "modprobe@dummy.service",
+    ] {
+        assert!(
+            matches!(decide(refused), PolicyDecision::Denied { .. }),
+            "{refused}"
+        );
+    }
+    // Targets cannot even be written into a policy.
+    let error = Policy::parse(
+        "version = 1\n[actions.\"service.restart\"]\nservices = [\"poweroff.target\"]\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.field.as_deref(),
+        Some("actions.\"service.restart\".services[0]")
+    );
+}
+
+/// A templated unit runs only when the policy names that very instance; "any service" and
+/// the template's other instances do not cover it.
+#[test]
+fn templated_units_need_their_exact_name_in_the_policy() {
+    let users = Users::new();
+    let svc = |n: &str| ActionParams::ServiceRestart {
+        name: ServiceName::parse(n).unwrap(),
+    };
+    let any = Policy::parse("version = 1\n[actions.\"service.restart\"]\n").unwrap();
+    let named = Policy::parse(
+        "version = 1\n[actions.\"service.restart\"]\nservices = [\"getty@tty1\", \"cups\"]\n",
+    )
+    .unwrap();
+    let allowed = PolicyDecision::Allowed {
+        consent_required: false,
+    };
+    let dir = users.directory();
+    assert_eq!(any.evaluate(&svc("cups"), &dir), allowed);
+    assert!(matches!(
+        any.evaluate(&svc("modprobe@dummy.service"), &dir),
+        PolicyDecision::Denied { .. }
+    ));
+    assert_eq!(named.evaluate(&svc("getty@tty1"), &dir), allowed);
+    for other in ["getty@tty2", "getty@tty1.service"] {
+        assert!(
+            matches!(
+                named.evaluate(&svc(other), &dir),
+                PolicyDecision::Denied { .. }
+            ),
+            "{other}"
+        );
+    }
 }
 
 #[test]

@@ -154,7 +154,7 @@ pub async fn request(
     body: JsonBody<serde_json::Value>,
 ) -> ApiResult<(StatusCode, Json<ActionRequest>)> {
     let user = caller.staff()?.clone();
-    let action = ActionParams::from_json(&body.value).map_err(invalid_action)?;
+    let action = ActionParams::from_request(&body.value).map_err(invalid_action)?;
     let ticket = state
         .storage
         .ticket(ticket_id)

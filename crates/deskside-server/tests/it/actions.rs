@@ -440,3 +440,48 @@ async fn bad_requests_wrong_devices_and_expiry_are_refused() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(poll(&app, &endpoint, 0).await.is_empty());
 }
+
+/// What the probe got signed and run by one L1 agent with no approval: a target and a
+/// templated unit. Both are refused as parameters, and nothing is queued for the device.
+#[tokio::test]
+async fn service_restart_refuses_targets_and_templated_units() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let path = format!("/api/v1/tickets/{ticket}/actions");
+    for name in [
+        "poweroff.target",
+        "modprobe@dummy.service",
+        "reboot.target",
+        "cups.socket",
+        "home.mount",
+        "getty@tty1",
+    ] {
+        let body = json!({"action": "service.restart", "params": {"name": name}});
+        let (status, error) = app
+            .call(Method::POST, &path, Some(&alice), Some(body))
+            .await;
+        assert_field_error((status, &error), "params.name");
+        assert_eq!(
+            error["fields"][0]["field"], "params.name",
+            "{name}: {error}"
+        );
+    }
+    // A plain service, named either way, is still requested.
+    for name in ["cups", "cups.service"] {
+        let body = json!({"action": "service.restart", "params": {"name": name}});
+        let (status, queued) = app
+            .call(Method::POST, &path, Some(&alice), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {queued}");
+    }
+    let orders = poll(&app, &endpoint, 0).await;
+    // Both were queued at the same (manual) clock moment: their order is the ids'.
+    let mut names: Vec<&str> = orders
+        .iter()
+        .map(|o| o["order"]["params"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cups", "cups.service"]);
+}
