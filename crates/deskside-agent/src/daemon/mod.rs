@@ -10,9 +10,11 @@
 //!
 //! Every loop backs off on its own (exponential, full jitter, 1 s → 60 s, reset on success;
 //! a rejected credential waits the maximum) and all wake up as soon as any of them reaches
-//! the server again. The policy file is watched and reloaded live; an invalid file is
-//! logged and the last good policy stays in force. SIGTERM or Ctrl-C stops the loops, lets
-//! a running order finish and report, and writes the final status.
+//! the server again. The policy file is watched and reloaded live; an invalid file, or one
+//! that anyone but root and the agent's account could change (`Policy::load`), is logged and
+//! the last good policy stays in force (at start: none, so every order is refused). SIGTERM
+//! or Ctrl-C stops the loops, lets a running order finish and report, and writes the final
+//! status.
 //!
 //! Beside the loops, the local bridge ([`crate::bridge`]) serves the signed-in users'
 //! desktop apps on a Unix socket; if it cannot start, the daemon logs why and runs without
@@ -196,7 +198,8 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
     if let Err(error) = Policy::load(&policy_path) {
         tracing::error!(
             %error,
-            "the policy file is invalid: every order is refused until it is fixed"
+            "the policy file is invalid or others can change it: every order is refused until \
+             it is fixed"
         );
     }
     let (board, status_rx) = StatusBoard::new(DaemonStatus {

@@ -6,11 +6,13 @@
 
 #[cfg(test)]
 mod tests;
+mod trust;
 mod users;
 mod watcher;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -107,15 +109,21 @@ impl Policy {
         }
     }
 
-    /// Reads and parses the policy file at `path`.
+    /// Reads and parses the policy file at `path`, if nobody but root and the agent's own
+    /// account can change it or the directories above it (see [`trust`]).
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
+        let unreadable = |message: String| PolicyError {
             path: Some(path.to_owned()),
             line: None,
             column: None,
             field: None,
-            message: format!("cannot read: {e}"),
-        })?;
+            message,
+        };
+        let mut text = String::new();
+        trust::open_trusted(path)
+            .map_err(unreadable)?
+            .read_to_string(&mut text)
+            .map_err(|e| unreadable(format!("cannot read: {e}")))?;
         Policy::parse(&text).map_err(|e| PolicyError {
             path: Some(path.to_owned()),
             ..e
