@@ -279,6 +279,7 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
             })
         },
         pending_secrets_dir: state.pending_secrets_dir(),
+        journal_dir: state.orders_journal_dir(),
         shutdown: shutdown.clone(),
     });
     let bridge = bridge::start(BridgeSetup {
@@ -486,6 +487,12 @@ async fn snapshot_loop(shared: &Shared) {
 }
 
 async fn orders_loop(shared: &Shared, orders: &Orders) {
+    // What a crash left unreported goes first, so the server hears how those orders ended
+    // before it is asked for new ones.
+    tokio::select! {
+        () = orders.recover(&shared.client) => {}
+        _ = stopped(shared) => return,
+    }
     let mut backoff = Backoff::default();
     loop {
         let asked_at = tokio::time::Instant::now();
