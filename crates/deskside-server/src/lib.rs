@@ -230,6 +230,12 @@ impl Server {
         sla_sweeper::sweep_once(&self.state).await
     }
 
+    /// Runs one action sweep now (requests `running` with no report past their deadline
+    /// fail); returns how many failed.
+    pub async fn sweep_actions(&self) -> anyhow::Result<usize> {
+        http::actions::fail_unreported(&self.state).await
+    }
+
     /// Waits until the server stops (it runs until the process ends).
     pub async fn wait(self) {
         let _ = self.serve.await;

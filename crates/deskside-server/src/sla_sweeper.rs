@@ -1,5 +1,7 @@
 //! The background SLA sweep: finds tickets whose next SLA moment has come (an at-risk or
 //! breach alert, an auto-escalation, an auto-close) and lets the domain decide what to write.
+//! The same tick fails action requests whose device never reported
+//! (`http::actions::fail_unreported`).
 
 use std::sync::Arc;
 
@@ -25,6 +27,13 @@ pub async fn run_every(state: Arc<AppState>, every: std::time::Duration) {
         ticker.tick().await;
         if let Err(error) = sweep_once(&state).await {
             tracing::warn!(%error, "SLA sweep failed; retrying at the next tick");
+        }
+        match crate::http::actions::fail_unreported(&state).await {
+            Ok(0) => {}
+            Ok(failed) => {
+                tracing::warn!(failed, "failed action requests their device never reported")
+            }
+            Err(error) => tracing::warn!(%error, "action sweep failed; retrying at the next tick"),
         }
         if last_purge.is_none_or(|at| at.elapsed() >= PURGE_EVERY) {
             last_purge = Some(tokio::time::Instant::now());

@@ -17,7 +17,11 @@
 //! - Failures: `{"ok":false,"code":…,"message":…}` with the codes of [`Failure`].
 //!
 //! Requests are at most [`MAX_REQUEST_BYTES`] and must arrive within [`READ_TIMEOUT`]; each
-//! connection is its own task, at most [`MAX_CONNECTIONS`] at once.
+//! connection is its own task, at most [`MAX_CONNECTIONS`] at once and
+//! [`MAX_CONNECTIONS_PER_USER`] per uid. A connection over either limit is still accepted and
+//! told `{"ok":false,"code":"busy",…}`, never reset: the agent writes the line, shuts its
+//! side down, and reads what the client sent until it closes (up to
+//! [`BUSY_DRAIN_TIMEOUT`]), because a Unix socket closed with unread data resets the peer.
 //!
 //! Windows: not yet. The design is a named pipe (`\\.\pipe\deskside-agent`) whose server
 //! identifies the client by impersonating it (`ImpersonateNamedPipeClient`) and reading the
@@ -48,8 +52,15 @@ pub const MAX_REQUEST_BYTES: usize = 4 * 1024;
 pub const READ_TIMEOUT: Duration = Duration::from_secs(5);
 /// Writing the answer may take this long before the client counts as gone.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections served at once; more are told `busy` and closed.
+/// Connections served at once, over all users; more are told `busy` and closed.
 pub const MAX_CONNECTIONS: usize = 32;
+/// Connections one account (uid) may have served at once: well under [`MAX_CONNECTIONS`],
+/// so one local user holding connections open cannot keep the others out.
+pub const MAX_CONNECTIONS_PER_USER: usize = 4;
+/// `busy` answers being delivered at once; beyond that a connection is closed unanswered.
+pub const MAX_BUSY_ANSWERS: usize = 64;
+/// After a `busy` answer, how long the agent reads what the client sent before closing.
+pub const BUSY_DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where the bridge listens unless told otherwise.
 pub fn default_socket_path() -> PathBuf {

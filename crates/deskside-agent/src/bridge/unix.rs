@@ -12,7 +12,8 @@ use tokio::sync::{Mutex, Semaphore};
 
 use super::accounts::{self, Account};
 use super::{
-    BridgeSetup, Failure, MAX_CONNECTIONS, MAX_REQUEST_BYTES, READ_TIMEOUT, Request, SecretsAnswer,
+    BUSY_DRAIN_TIMEOUT, BridgeSetup, Failure, MAX_BUSY_ANSWERS, MAX_CONNECTIONS,
+    MAX_CONNECTIONS_PER_USER, MAX_REQUEST_BYTES, READ_TIMEOUT, Request, SecretsAnswer,
     SessionAnswer, WRITE_TIMEOUT, answer_line, parse_request,
 };
 use crate::client::ApiClient;
@@ -51,7 +52,8 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         pending_secrets_dir,
         secrets: Mutex::new(()),
     });
-    let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let limits = Arc::new(ConnectionLimits::default());
+    let busy_answers = Arc::new(Semaphore::new(MAX_BUSY_ANSWERS));
     Ok(tokio::spawn(async move {
         loop {
             let accepted = tokio::select! {
@@ -59,25 +61,35 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
                 _ = shutdown.wait_for(|stop| *stop) => break,
             };
             match accepted {
-                Ok((stream, _)) => match Arc::clone(&slots).try_acquire_owned() {
-                    Ok(slot) => {
-                        let context = Arc::clone(&context);
-                        tokio::spawn(async move {
-                            serve(stream, &context).await;
-                            drop(slot);
-                        });
+                Ok((stream, _)) => {
+                    let uid = match stream.peer_cred() {
+                        Ok(credentials) => credentials.uid(),
+                        Err(error) => {
+                            tracing::warn!(%error, "bridge: cannot tell who connected; closing");
+                            continue;
+                        }
+                    };
+                    match ConnectionLimits::try_acquire(&limits, uid) {
+                        Ok(slot) => {
+                            let context = Arc::clone(&context);
+                            tokio::spawn(async move {
+                                serve(stream, uid, &context).await;
+                                drop(slot);
+                            });
+                        }
+                        Err(failure) => match Arc::clone(&busy_answers).try_acquire_owned() {
+                            Ok(permit) => {
+                                tokio::spawn(async move {
+                                    answer_busy(stream, &failure).await;
+                                    drop(permit);
+                                });
+                            }
+                            Err(_) => {
+                                tracing::debug!(uid, "bridge: flooded; closing unanswered");
+                            }
+                        },
                     }
-                    Err(_) => {
-                        tokio::spawn(async move {
-                            let busy = Failure::new(
-                                "busy",
-                                "the agent is serving too many connections; try again",
-                            );
-                            let (_, mut write) = stream.into_split();
-                            write_answer(&mut write, &answer_line(&busy)).await;
-                        });
-                    }
-                },
+                }
                 Err(error) => {
                     // Out of file descriptors, say: do not spin on it.
                     tracing::warn!(%error, "the local bridge cannot accept a connection");
@@ -87,6 +99,78 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         }
         remove_if_ours(&socket, identity);
     }))
+}
+
+/// Connections being served, in total and per uid.
+#[derive(Default)]
+struct ConnectionLimits {
+    counts: std::sync::Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    total: usize,
+    per_uid: std::collections::HashMap<u32, usize>,
+}
+
+/// A served connection's place in [`ConnectionLimits`], given back when dropped.
+struct Slot {
+    limits: Arc<ConnectionLimits>,
+    uid: u32,
+}
+
+impl ConnectionLimits {
+    /// A slot for `uid`, or the `busy` answer saying which limit it met.
+    fn try_acquire(limits: &Arc<ConnectionLimits>, uid: u32) -> Result<Slot, Failure> {
+        let mut counts = limits.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mine = counts.per_uid.get(&uid).copied().unwrap_or(0);
+        if mine >= MAX_CONNECTIONS_PER_USER {
+            return Err(Failure::new(
+                "busy",
+                format!(
+                    "you already have {MAX_CONNECTIONS_PER_USER} requests open with the agent; \
+                     close one and try again"
+                ),
+            ));
+        }
+        if counts.total >= MAX_CONNECTIONS {
+            return Err(Failure::new(
+                "busy",
+                "the agent is serving too many connections; try again",
+            ));
+        }
+        counts.total += 1;
+        counts.per_uid.insert(uid, mine + 1);
+        Ok(Slot {
+            limits: Arc::clone(limits),
+            uid,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut counts = self.limits.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.total -= 1;
+        if let Some(mine) = counts.per_uid.get_mut(&self.uid) {
+            *mine -= 1;
+            if *mine == 0 {
+                counts.per_uid.remove(&self.uid);
+            }
+        }
+    }
+}
+
+/// Tells an over-limit connection `busy` without resetting it: the line, then our side shut
+/// down, then whatever the client sent is read until it closes (or [`BUSY_DRAIN_TIMEOUT`]).
+/// Closing with the client's request unread would make its read fail with ECONNRESET, and
+/// closing before it wrote would make its write fail with EPIPE.
+async fn answer_busy(stream: UnixStream, failure: &Failure) {
+    let (read, mut write) = stream.into_split();
+    write_answer(&mut write, &answer_line(failure)).await;
+    let mut sink = Vec::new();
+    let limit = MAX_REQUEST_BYTES as u64 + 1;
+    let _ = tokio::time::timeout(BUSY_DRAIN_TIMEOUT, read.take(limit).read_to_end(&mut sink)).await;
 }
 
 /// Binds the socket at `path`: creates its directory (0755) if missing, replaces a stale
@@ -144,15 +228,8 @@ fn remove_if_ours(path: &Path, identity: (u64, u64)) {
     }
 }
 
-/// One connection: identify the peer, read one request, answer, close.
-async fn serve(stream: UnixStream, context: &Shared) {
-    let uid = match stream.peer_cred() {
-        Ok(credentials) => credentials.uid(),
-        Err(error) => {
-            tracing::warn!(%error, "bridge: cannot tell who connected; closing");
-            return;
-        }
-    };
+/// One connection of the peer `uid` (the kernel's word): read one request, answer, close.
+async fn serve(stream: UnixStream, uid: u32, context: &Shared) {
     let (read, mut write) = stream.into_split();
     let request = match tokio::time::timeout(READ_TIMEOUT, read_request(read)).await {
         Ok(Ok(line)) => parse_request(&line),
@@ -380,6 +457,49 @@ mod tests {
         stop.send(true).unwrap();
         task.await.unwrap();
         assert!(!socket.exists(), "the socket is removed at shutdown");
+    }
+
+    /// Beyond its share, one uid is told `busy` as a JSON line and the connection ends
+    /// cleanly (EOF, not a reset), whether the client wrote its request first or not.
+    #[tokio::test]
+    async fn one_user_beyond_its_share_is_told_busy_without_a_reset() {
+        let temp = tempfile::tempdir().unwrap();
+        let (socket, stop, task) = bridge(temp.path());
+        let mut held = Vec::new();
+        for _ in 0..MAX_CONNECTIONS_PER_USER {
+            held.push(UnixStream::connect(&socket).await.unwrap());
+        }
+        // The agent accepts connections in the order they came: the held ones are served.
+        let busy = ask(&socket, b"{\"op\":\"pendingSecrets\"}\n").await;
+        assert_eq!(busy["code"], "busy", "{busy}");
+        assert_eq!(busy["ok"], false);
+        assert!(
+            busy["message"].as_str().unwrap().contains("close one"),
+            "{busy}"
+        );
+
+        for request in [&b"{\"op\":\"pendingSecrets\"}\n"[..], b""] {
+            let mut stream = UnixStream::connect(&socket).await.unwrap();
+            stream.write_all(request).await.unwrap();
+            let mut reader = BufReader::new(stream);
+            let mut line = String::new();
+            reader.read_line(&mut line).await.unwrap();
+            let answer: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(answer["code"], "busy", "{answer}");
+            let mut rest = Vec::new();
+            let read = reader.read_to_end(&mut rest).await;
+            assert!(matches!(read, Ok(0)), "a clean end, not {read:?}");
+        }
+
+        // Once one is given back (the agent sees it end), this user is served again.
+        drop(held.pop());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while ask(&socket, b"{\"op\":\"pendingSecrets\"}\n").await["ok"] != true {
+            assert!(std::time::Instant::now() < deadline, "never served again");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        stop.send(true).unwrap();
+        task.await.unwrap();
     }
 
     #[tokio::test]

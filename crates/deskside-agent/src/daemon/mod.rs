@@ -10,9 +10,11 @@
 //!
 //! Every loop backs off on its own (exponential, full jitter, 1 s → 60 s, reset on success;
 //! a rejected credential waits the maximum) and all wake up as soon as any of them reaches
-//! the server again. The policy file is watched and reloaded live; an invalid file is
-//! logged and the last good policy stays in force. SIGTERM or Ctrl-C stops the loops, lets
-//! a running order finish and report, and writes the final status.
+//! the server again. The policy file is watched and reloaded live; an invalid file, or one
+//! that anyone but root and the agent's account could change (`Policy::load`), is logged and
+//! the last good policy stays in force (at start: none, so every order is refused). SIGTERM
+//! or Ctrl-C stops the loops, lets a running order finish and report, and writes the final
+//! status.
 //!
 //! Beside the loops, the local bridge ([`crate::bridge`]) serves the signed-in users'
 //! desktop apps on a Unix socket; if it cannot start, the daemon logs why and runs without
@@ -196,7 +198,8 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
     if let Err(error) = Policy::load(&policy_path) {
         tracing::error!(
             %error,
-            "the policy file is invalid: every order is refused until it is fixed"
+            "the policy file is invalid or others can change it: every order is refused until \
+             it is fixed"
         );
     }
     let (board, status_rx) = StatusBoard::new(DaemonStatus {
@@ -276,6 +279,7 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
             })
         },
         pending_secrets_dir: state.pending_secrets_dir(),
+        journal_dir: state.orders_journal_dir(),
         shutdown: shutdown.clone(),
     });
     let bridge = bridge::start(BridgeSetup {
@@ -483,6 +487,12 @@ async fn snapshot_loop(shared: &Shared) {
 }
 
 async fn orders_loop(shared: &Shared, orders: &Orders) {
+    // What a crash left unreported goes first, so the server hears how those orders ended
+    // before it is asked for new ones.
+    tokio::select! {
+        () = orders.recover(&shared.client) => {}
+        _ = stopped(shared) => return,
+    }
     let mut backoff = Backoff::default();
     loop {
         let asked_at = tokio::time::Instant::now();

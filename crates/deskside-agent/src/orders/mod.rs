@@ -16,7 +16,13 @@
 //!
 //! Reports are retried while the server is away; an order the server delivers again (its
 //! earlier report was lost) gets its last report again instead of a second run.
+//!
+//! Every order that runs is first written to the [`journal`] (durably), its final report
+//! too, and the entry is cleared once the server has it. [`Orders::recover`], at the
+//! daemon's start, reports what a crash left there: `interrupted` for an order that never
+//! finished, its final report for one that finished unreported.
 
+mod journal;
 mod secrets;
 #[cfg(test)]
 mod tests;
@@ -59,8 +65,17 @@ const RECENT_ORDERS: usize = 256;
 #[serde(tag = "stage", rename_all = "snake_case")]
 pub enum OrderReport {
     Started,
-    Finished { report: ExecutionReport },
-    Rejected { rejection: Rejection },
+    Finished {
+        report: ExecutionReport,
+    },
+    Rejected {
+        rejection: Rejection,
+    },
+    /// Sent after a restart for an order the agent started and never finished (see
+    /// [`journal`]): it fails on the server with this reason.
+    Interrupted {
+        reason: String,
+    },
 }
 
 impl OrderReport {
@@ -69,8 +84,21 @@ impl OrderReport {
             OrderReport::Started => "started",
             OrderReport::Finished { .. } => "finished",
             OrderReport::Rejected { .. } => "rejected",
+            OrderReport::Interrupted { .. } => "interrupted",
         }
     }
+}
+
+/// What became of a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivery {
+    /// The server took it.
+    Taken,
+    /// The server refused it for good (it already has a final state, say): sending it again
+    /// would not help.
+    Refused,
+    /// The server could not be reached in time, or the daemon is stopping.
+    GaveUp,
 }
 
 /// Why this endpoint refused an order: `code` is `RejectReason::code()`, stable.
@@ -193,6 +221,8 @@ pub struct OrdersSetup {
     pub executor: Arc<dyn Executor>,
     pub take_snapshot: TakeSnapshot,
     pub pending_secrets_dir: PathBuf,
+    /// The orders journal's directory (`<state-dir>/orders-in-flight`).
+    pub journal_dir: PathBuf,
     /// Stops report retries when the daemon shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -200,6 +230,7 @@ pub struct OrdersSetup {
 /// Handles the orders the long poll delivers, one at a time.
 pub struct Orders {
     setup: OrdersSetup,
+    journal: journal::Journal,
     execution_timeout: Duration,
     /// The last report of recently handled orders, for redeliveries.
     recent: Mutex<VecDeque<(String, OrderReport)>>,
@@ -208,6 +239,7 @@ pub struct Orders {
 impl Orders {
     pub fn new(setup: OrdersSetup) -> Self {
         Orders {
+            journal: journal::Journal::new(setup.journal_dir.clone()),
             setup,
             execution_timeout: EXECUTION_TIMEOUT,
             recent: Mutex::new(VecDeque::new()),
@@ -253,6 +285,28 @@ impl Orders {
             Decision::Collect(order) => (order, true),
             Decision::Execute(order) => (order, false),
         };
+        // Durably, before anything runs: a crash from here on leaves the entry for
+        // `recover`. An order that cannot be journaled does not run.
+        let action = order.action().id().as_str();
+        let id = order_id.clone();
+        let entry = match self
+            .journal_blocking(move |journal| journal.started(&id, action, Utc::now()))
+            .await
+        {
+            Ok(entry) => entry,
+            Err(error) => {
+                tracing::error!(%order_id, %error, "cannot journal the order; refusing it");
+                let rejection = Rejection {
+                    code: "journal_unavailable".to_owned(),
+                    message: format!(
+                        "the agent cannot record the order durably before running it: {error}"
+                    ),
+                };
+                self.finish(transport, &order_id, OrderReport::Rejected { rejection })
+                    .await;
+                return;
+            }
+        };
         tracing::info!(%order_id, action = %order.action().id(), "running order");
         self.remember(&order_id, OrderReport::Started);
         self.deliver(
@@ -268,8 +322,67 @@ impl Orders {
             self.execute(order).await
         };
         self.log_finished(&report);
-        self.finish(transport, &order_id, OrderReport::Finished { report })
-            .await;
+        let report = OrderReport::Finished { report };
+        let journaled = {
+            let (entry, report) = (entry.clone(), report.clone());
+            self.journal_blocking(move |journal| journal.finished(&entry, &report))
+                .await
+        };
+        if let Err(error) = journaled {
+            tracing::error!(%order_id, %error, "cannot journal how the order ended");
+        }
+        let delivery = self.finish(transport, &order_id, report).await;
+        self.settle_journal(&order_id, delivery).await;
+    }
+
+    /// Reports what the journal holds from before a restart: `interrupted` for an order
+    /// that never finished, the final report of one that finished unreported; each entry is
+    /// cleared once the server has it. Call before handling new orders.
+    pub async fn recover<T: OrderTransport>(&self, transport: &T) {
+        let entries = match self.journal_blocking(|journal| journal.entries()).await {
+            Ok(entries) => entries,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the orders journal");
+                return;
+            }
+        };
+        for entry in entries {
+            let report = entry.report();
+            if entry.finished.is_none() {
+                tracing::warn!(order_id = %entry.order_id, action = %entry.action, "an order was interrupted by the agent stopping; reporting it as interrupted");
+            } else {
+                tracing::info!(order_id = %entry.order_id, "reporting an order that finished before a restart");
+            }
+            let delivery = self.finish(transport, &entry.order_id, report).await;
+            self.settle_journal(&entry.order_id, delivery).await;
+        }
+    }
+
+    /// Clears the journal entry once the server has the final report (or will never take
+    /// it); otherwise it stays, to be reported after the next restart.
+    async fn settle_journal(&self, order_id: &str, delivery: Delivery) {
+        if delivery == Delivery::GaveUp {
+            tracing::warn!(%order_id, "the order's final report is kept to be sent after a restart");
+            return;
+        }
+        let id = order_id.to_owned();
+        if let Err(error) = self
+            .journal_blocking(move |journal| journal.clear(&id))
+            .await
+        {
+            tracing::error!(%order_id, %error, "cannot clear the order's journal entry");
+        }
+    }
+
+    /// Runs `work` on the journal off the async threads (it writes and fsyncs files).
+    async fn journal_blocking<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&journal::Journal) -> std::io::Result<R> + Send + 'static,
+    ) -> std::io::Result<R> {
+        let journal = self.journal.clone();
+        tokio::task::spawn_blocking(move || work(&journal))
+            .await
+            .map_err(std::io::Error::other)?
     }
 
     async fn decide(&self, signed: SignedOrder) -> Decision {
@@ -408,35 +521,43 @@ impl Orders {
         }
     }
 
-    async fn finish<T: OrderTransport>(&self, transport: &T, order_id: &str, report: OrderReport) {
+    async fn finish<T: OrderTransport>(
+        &self,
+        transport: &T,
+        order_id: &str,
+        report: OrderReport,
+    ) -> Delivery {
         self.remember(order_id, report.clone());
         self.deliver(transport, order_id, &report, FINAL_REPORT_PATIENCE)
-            .await;
+            .await
     }
 
     /// Sends `report`, retrying transient failures with backoff for up to `patience` (less
-    /// if the daemon is shutting down). Returns whether the server took it.
+    /// if the daemon is shutting down).
     async fn deliver<T: OrderTransport>(
         &self,
         transport: &T,
         order_id: &str,
         report: &OrderReport,
         patience: Duration,
-    ) -> bool {
+    ) -> Delivery {
         let give_up_at = tokio::time::Instant::now() + patience;
         let mut backoff = Backoff::default();
         let mut shutdown = self.setup.shutdown.clone();
         loop {
             let error = match transport.report(order_id, report).await {
-                Ok(()) => return true,
+                Ok(()) => return Delivery::Taken,
                 Err(error) => error,
             };
             let delay = backoff.next_delay(rand::random::<f64>());
             let stopping = *shutdown.borrow();
-            if !error.is_transient() || stopping || tokio::time::Instant::now() + delay > give_up_at
-            {
+            if !error.is_transient() {
+                tracing::warn!(%order_id, stage = report.stage(), %error, "the server refused the order's report");
+                return Delivery::Refused;
+            }
+            if stopping || tokio::time::Instant::now() + delay > give_up_at {
                 tracing::warn!(%order_id, stage = report.stage(), %error, "could not report the order to the server");
-                return false;
+                return Delivery::GaveUp;
             }
             tracing::debug!(%order_id, stage = report.stage(), %error, "retrying the order report in {delay:.1?}");
             tokio::select! {

@@ -151,7 +151,7 @@ pub fn remove_pending_secrets(dir: &Path, files: &[PathBuf]) -> std::io::Result<
 /// A safe file name for an order id: the id itself when it is plain (letters, digits, `-`,
 /// `_`), otherwise its plain characters with the rest replaced. The order id is also inside
 /// the file, so the name only has to be unique and harmless.
-fn file_name_for(order_id: &str) -> String {
+pub(super) fn file_name_for(order_id: &str) -> String {
     let name: String = order_id
         .chars()
         .take(100)

@@ -95,7 +95,7 @@ struct Fixture {
     orders: Orders,
     executor: Arc<FakeExecutor>,
     snapshots: Arc<AtomicUsize>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
     _shutdown: watch::Sender<bool>,
 }
 
@@ -127,6 +127,7 @@ fn fixture() -> Fixture {
             Snapshot::empty(Utc::now())
         }),
         pending_secrets_dir: dir.path().join("pending-secrets"),
+        journal_dir: dir.path().join("orders-in-flight"),
         shutdown,
     });
     Fixture {
@@ -134,7 +135,7 @@ fn fixture() -> Fixture {
         orders,
         executor,
         snapshots,
-        _dir: dir,
+        dir,
         _shutdown: shutdown_tx,
     }
 }
@@ -200,6 +201,47 @@ fn reports_have_the_wire_shape_the_server_reads() {
     assert_eq!(value["report"]["orderId"], "ord_1");
     assert_eq!(value["report"]["action"], "network.flush_dns");
     assert_eq!(value["report"]["exitStatus"]["kind"], "success");
+    assert_eq!(
+        serde_json::to_value(OrderReport::Interrupted {
+            reason: "the agent stopped".into()
+        })
+        .unwrap(),
+        json!({"stage": "interrupted", "reason": "the agent stopped"})
+    );
+}
+
+/// An order that runs is journaled first and cleared once its final report is delivered;
+/// what a crash leaves in the journal is reported `interrupted` at the next start, once.
+#[tokio::test]
+async fn the_journal_holds_an_order_only_while_it_is_unreported() {
+    let f = fixture();
+    let journal_dir = f.dir.path().join("orders-in-flight");
+    let transport = FakeTransport::default();
+    f.orders
+        .handle(&transport, f.order("ord_ok", ActionParams::NetworkFlushDns))
+        .await;
+    assert_eq!(transport.stages(), ["started", "finished"]);
+    assert!(
+        std::fs::read_dir(&journal_dir).unwrap().next().is_none(),
+        "cleared once reported"
+    );
+
+    // A daemon killed mid-order leaves its entry (as `started` writes it).
+    journal::Journal::new(journal_dir.clone())
+        .started("ord_killed", "process.kill", Utc::now())
+        .unwrap();
+    let after_restart = FakeTransport::default();
+    f.orders.recover(&after_restart).await;
+    let reports = after_restart.reports();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    assert_eq!(reports[0].0, "ord_killed");
+    match &reports[0].1 {
+        OrderReport::Interrupted { reason } => assert!(reason.contains("process.kill")),
+        other => panic!("{other:?}"),
+    }
+    assert!(std::fs::read_dir(&journal_dir).unwrap().next().is_none());
+    f.orders.recover(&after_restart).await;
+    assert_eq!(after_restart.reports().len(), 1, "reported once");
 }
 
 #[test]
@@ -225,7 +267,8 @@ fn decisions_follow_the_verifier_and_the_policy() {
         Decision::Collect(_) => "collect".to_owned(),
         Decision::Execute(_) => "execute".to_owned(),
     };
-    let cups = ServiceName::parse("cups").unwrap();
+    // Not among the default policy's services.
+    let sshd = ServiceName::parse("sshd").unwrap();
     let alice = Username::parse("alice").unwrap();
     // (action, device) → decision
     let cases = [
@@ -233,7 +276,7 @@ fn decisions_follow_the_verifier_and_the_policy() {
         (ActionParams::DiagnosticsCollect, DEVICE, "collect"),
         (ActionParams::NetworkFlushDns, "dev_other", "wrong_device"),
         (
-            ActionParams::ServiceRestart { name: cups },
+            ActionParams::ServiceRestart { name: sshd },
             DEVICE,
             "not_allowed_by_policy",
         ),
@@ -341,11 +384,12 @@ async fn refused_orders_are_reported_with_the_reason_code_and_never_run() {
             serde_json::to_value(f.signer.sign(&alices)).unwrap(),
         )
         .await;
-    let cups = ServiceName::parse("cups").unwrap();
+    // Not among the default policy's services.
+    let sshd = ServiceName::parse("sshd").unwrap();
     f.orders
         .handle(
             &transport,
-            f.order("ord_policy", ActionParams::ServiceRestart { name: cups }),
+            f.order("ord_policy", ActionParams::ServiceRestart { name: sshd }),
         )
         .await;
     let mut foreign = f.order("ord_foreign", ActionParams::NetworkFlushDns);

@@ -99,6 +99,11 @@ impl StateDir {
         self.root.join("pending-secrets")
     }
 
+    /// Orders started and not yet reported to the end (`orders::journal`).
+    pub fn orders_journal_dir(&self) -> PathBuf {
+        self.root.join("orders-in-flight")
+    }
+
     /// Creates the directory (0700) if needed and makes sure nobody else can get in.
     pub fn prepare(&self) -> anyhow::Result<()> {
         files::create_private_dir(&self.root)

@@ -266,38 +266,13 @@ async fn bridge_helper_as_another_user() {
 /// with that uid and gid) against the bridge at `socket`. The socket's directory must be
 /// reachable by that account.
 pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
-    use std::os::unix::process::CommandExt;
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id")
-            .args([flag, account])
-            .output()
-            .expect("id runs");
-        assert!(out.status.success(), "id {flag} {account}");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    let (uid, gid) = (id("-u"), id("-g"));
-    // The target directory may sit where only root can read (CI keeps it under /root):
-    // the other account runs a copy from a directory it can reach.
-    let copy_dir = tempfile::tempdir().expect("temp dir");
-    let copy = copy_dir.path().join("bridge-helper");
-    std::fs::copy(std::env::current_exe().expect("this test binary"), &copy)
-        .expect("copy the test binary");
-    for path in [copy_dir.path(), copy.as_path()] {
-        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("make the copy reachable");
-    }
-    let out = Command::new(&copy)
-        .args([
-            "--exact",
-            "bridge::bridge_helper_as_another_user",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_SOCKET_ENV, socket)
-        .env_remove("DESKSIDE_AGENT_SOCKET")
-        .current_dir("/")
-        .uid(uid)
-        .gid(gid)
+    let (mut command, _copy) = helper_command(
+        account,
+        "bridge::bridge_helper_as_another_user",
+        HELPER_SOCKET_ENV,
+        socket,
+    );
+    let out = command
         .stdin(Stdio::null())
         .output()
         .expect("the helper runs");
@@ -330,3 +305,178 @@ pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
         second: secrets(&answer["second"]),
     }
 }
+
+/// This test binary, to run only `test` as `account` (its uid and gid) with `socket` in
+/// `env`; and the directory holding the copy it runs from, to keep while it runs.
+fn helper_command(
+    account: &str,
+    test: &str,
+    env: &str,
+    socket: &Path,
+) -> (Command, tempfile::TempDir) {
+    use std::os::unix::process::CommandExt;
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, account])
+            .output()
+            .expect("id runs");
+        assert!(out.status.success(), "id {flag} {account}");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let (uid, gid) = (id("-u"), id("-g"));
+    // The target directory may sit where only root can read (CI keeps it under /root):
+    // the other account runs a copy from a directory it can reach.
+    let copy_dir = tempfile::tempdir().expect("temp dir");
+    let copy = copy_dir.path().join("bridge-helper");
+    std::fs::copy(std::env::current_exe().expect("this test binary"), &copy)
+        .expect("copy the test binary");
+    for path in [copy_dir.path(), copy.as_path()] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("make the copy reachable");
+    }
+    let mut command = Command::new(&copy);
+    command
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .env(env, socket)
+        .env_remove("DESKSIDE_AGENT_SOCKET")
+        .current_dir("/")
+        .uid(uid)
+        .gid(gid);
+    (command, copy_dir)
+}
+
+const FLOOD_SOCKET_ENV: &str = "DESKSIDE_TEST_BRIDGE_FLOOD_SOCKET";
+const FLOOD_HOLDING: &str = "BRIDGE-FLOOD-HOLDING";
+const FLOOD_MARK: &str = "BRIDGE-FLOOD-ANSWERS ";
+/// How many idle connections the flooding account holds (the probe's figure).
+const FLOOD_CONNECTIONS: usize = 40;
+
+/// Not a test of its own: the flooding local user of
+/// [`one_local_user_holding_many_connections_does_not_lock_the_others_out`], run as that
+/// user. It opens [`FLOOD_CONNECTIONS`] connections and sends nothing, says so, holds them
+/// until its stdin closes, then reads what each connection got: one JSON line, or the
+/// error that ended it.
+#[tokio::test]
+async fn bridge_flood_helper_as_another_user() {
+    let Some(socket) = std::env::var_os(FLOOD_SOCKET_ENV) else {
+        return;
+    };
+    let mut held = Vec::new();
+    for _ in 0..FLOOD_CONNECTIONS {
+        held.push(
+            tokio::net::UnixStream::connect(&socket)
+                .await
+                .expect("connect"),
+        );
+    }
+    println!("{FLOOD_HOLDING}");
+    tokio::task::spawn_blocking(|| {
+        let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+    })
+    .await
+    .unwrap();
+    let mut answers = Vec::new();
+    for stream in held {
+        let mut reader = BufReader::new(stream);
+        let mut line = String::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            reader.read_line(&mut line),
+        )
+        .await;
+        answers.push(match read {
+            Ok(Ok(_)) => serde_json::from_str::<Value>(&line)
+                .map(|answer| answer["code"].as_str().unwrap_or("ok").to_owned())
+                .unwrap_or_else(|_| format!("not JSON: {line:?}")),
+            Ok(Err(error)) => format!("error: {error}"),
+            Err(_) => "no answer".to_owned(),
+        });
+    }
+    println!("{FLOOD_MARK}{}", json!(answers));
+}
+
+/// What the probe did: one local user holds 40 idle connections to the bridge, and every
+/// other user was refused (resets, `busy`, broken pipes). Now that user gets its share
+/// (served, then timed out as a silent client) and `busy` as JSON for the rest, and another
+/// user's 20 requests are all answered.
+#[tokio::test]
+async fn one_local_user_holding_many_connections_does_not_lock_the_others_out() {
+    use std::io::{BufRead as _, Write as _};
+    const TEST: &str = "one_local_user_holding_many_connections_does_not_lock_the_others_out";
+    if let Some(why) = crate::fixtures::requires_root_and(&["useradd", "userdel", "id"]) {
+        return crate::fixtures::skip(TEST, &why);
+    }
+    let flooder =
+        crate::fixtures::LocalAccount::create(&format!("dsk-flood-{}", std::process::id()));
+    let desk = Desk::start().await;
+    let (_endpoint, mut daemon) = bridged_daemon(&desk).await;
+    std::fs::set_permissions(
+        daemon.socket_dir(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let socket = daemon.socket();
+
+    let (mut command, _copy) = helper_command(
+        &flooder.name,
+        "bridge::bridge_flood_helper_as_another_user",
+        FLOOD_SOCKET_ENV,
+        &socket,
+    );
+    let mut helper = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the flooding helper runs");
+    let mut lines = std::io::BufReader::new(helper.stdout.take().unwrap()).lines();
+    let holding = tokio::task::spawn_blocking(move || {
+        let found = lines.any(|line| line.is_ok_and(|l| l.contains(FLOOD_HOLDING)));
+        (found, lines)
+    });
+    let (found, lines) = holding.await.unwrap();
+    assert!(found, "the helper never held its connections");
+
+    // Meanwhile this user (root) asks 20 times, one after the other, and is always answered.
+    for attempt in 0..20 {
+        let answer = raw_exchange(&socket, b"{\"op\":\"pendingSecrets\"}\n").await;
+        assert_eq!(
+            answer,
+            json!({"ok": true, "secrets": []}),
+            "attempt {attempt}"
+        );
+    }
+
+    // Let the helper read what its connections got.
+    helper.stdin.take().unwrap().flush().unwrap();
+    // Read its output to the end: the test harness still prints after the answers.
+    let answers = tokio::task::spawn_blocking(move || {
+        let output: Vec<String> = lines.map_while(Result::ok).collect();
+        output
+            .iter()
+            .find_map(|line| line.split_once(FLOOD_MARK).map(|(_, json)| json.to_owned()))
+            .and_then(|json| serde_json::from_str::<Vec<String>>(&json).ok())
+    })
+    .await
+    .unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut helper.stderr.take().unwrap(), &mut stderr).unwrap();
+    let status = helper.wait().unwrap();
+    let answers =
+        answers.unwrap_or_else(|| panic!("no answers from the helper ({status}):\n{stderr}"));
+    assert!(status.success(), "{status}:\n{stderr}");
+    assert_eq!(answers.len(), FLOOD_CONNECTIONS);
+    let busy = answers.iter().filter(|a| *a == "busy").count();
+    let silent = answers.iter().filter(|a| *a == "bad_request").count();
+    // Its share was served (and dropped as silent after the read timeout); every other
+    // connection was told `busy`, as JSON: no reset, no broken pipe.
+    assert_eq!(
+        (silent, busy),
+        (MAX_PER_USER, FLOOD_CONNECTIONS - MAX_PER_USER),
+        "{answers:?}"
+    );
+    assert!(daemon.running(), "{}", daemon.log());
+}
+
+/// The agent's per-user share of the bridge (`bridge::MAX_CONNECTIONS_PER_USER`).
+const MAX_PER_USER: usize = 4;

@@ -54,7 +54,8 @@ async fn the_daemon_checks_in_uploads_a_snapshot_and_reports_its_status() {
     assert!(
         accepted.contains(&("diagnostics.collect".to_owned(), false))
             && accepted.contains(&("account.reset_password".to_owned(), true))
-            && !accepted.iter().any(|(a, _)| a == "service.restart"),
+            && accepted.contains(&("service.restart".to_owned(), false))
+            && !accepted.iter().any(|(a, _)| a == "process.kill"),
         "{accepted:?}"
     );
     #[cfg(unix)]
@@ -230,4 +231,107 @@ async fn an_invalid_policy_is_refused_and_the_last_good_one_stays_in_force() {
         ]
     );
     assert!(status["policy"]["error"].is_null(), "{status}");
+}
+
+/// What the probe did: `--policy` at a 0666 file, another user appends
+/// `[actions."process.kill"]`, the agent reloads it and an approved order kills a process.
+/// A file others can write is refused at start (nothing accepted, `status` says why) and on
+/// every reload (the last good policy stays), so the approved kill is refused.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_policy_file_others_can_write_is_refused_at_start_and_on_reload() {
+    use std::os::unix::fs::PermissionsExt;
+    let chmod = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
+    let desk = Desk::start().await;
+    let endpoint = enrolled(&desk).await;
+    let policy_file = endpoint.file("policy.toml");
+    const ONLY_DNS: &str = "version = 1\n[actions.\"network.flush_dns\"]\n";
+    std::fs::write(&policy_file, ONLY_DNS).unwrap();
+    chmod(&policy_file, 0o666);
+
+    let mut daemon = Daemon::start(&endpoint);
+    daemon
+        .wait_for_log("every order is refused until it is fixed")
+        .await;
+    daemon.wait_for_log("connected to the server").await;
+    let log = daemon.log();
+    assert!(log.contains("writable by every local user"), "{log}");
+    let status = endpoint.status_json();
+    assert_eq!(
+        actions(&status["policy"]),
+        [],
+        "nothing is accepted: {status}"
+    );
+    let error = status["policy"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("writable by every local user"), "{status}");
+    let human = text(&agent(&["status", "--state-dir", &endpoint.dir_arg()]).stdout);
+    assert!(human.contains("writable by every local user"), "{human}");
+
+    // The administrator makes it theirs: it is read and in force.
+    chmod(&policy_file, 0o644);
+    daemon.wait_for_log("policy reloaded").await;
+    let status = eventually("status.json to show the policy in force", || async {
+        let status = endpoint.daemon_status()?;
+        status["policy"]["error"].is_null().then_some(status)
+    })
+    .await;
+    let dns_only = [("network.flush_dns".to_owned(), false)];
+    assert_eq!(actions(&status["policy"]), dns_only);
+
+    // Someone opens it to everybody and widens it: refused, the last good policy stays.
+    let rejected_before = daemon.log().matches("policy file rejected").count();
+    chmod(&policy_file, 0o666);
+    std::fs::write(
+        &policy_file,
+        format!("{ONLY_DNS}[actions.\"process.kill\"]\n"),
+    )
+    .unwrap();
+    daemon
+        .wait_for_log_count("policy file rejected", rejected_before + 1)
+        .await;
+    let status = eventually("status.json to show the refusal", || async {
+        let status = endpoint.daemon_status()?;
+        status["policy"]["error"].is_string().then_some(status)
+    })
+    .await;
+    assert_eq!(actions(&status["policy"]), dns_only, "{status}");
+
+    // An approved kill of a live process is refused by the endpoint; the process lives.
+    let mut victim = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .expect("sleep runs");
+    let ticket = ticket_from(&desk, &endpoint, "dana").await;
+    let alice = desk.login("alice").await;
+    let bob = desk.login("bob").await;
+    let asked = request(
+        &desk,
+        &alice,
+        ticket,
+        serde_json::json!({"action": "process.kill", "params": {"pid": victim.id()}}),
+    )
+    .await;
+    assert_eq!(asked["state"], "awaiting_approval", "{asked}");
+    let id = asked["id"].as_str().unwrap();
+    let (status, approved) = desk
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/action-requests/{id}/approve"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{approved}");
+    let done = settled(&desk, &alice, ticket, id).await;
+    assert_eq!(done["state"], "rejected", "{done}");
+    assert_eq!(done["result"]["code"], "not_allowed_by_policy", "{done}");
+    assert!(
+        victim.try_wait().unwrap().is_none(),
+        "the process still runs"
+    );
+    let _ = victim.kill();
+    let _ = victim.wait();
+    assert!(daemon.running(), "{}", daemon.log());
 }

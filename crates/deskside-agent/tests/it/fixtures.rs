@@ -177,6 +177,72 @@ esac
     )
 }
 
+/// An init.d script `/etc/init.d/<name>` whose `restart` hangs until the test releases it:
+/// an order that is still running when the test wants it to be. Released and removed when
+/// dropped (the hung script then exits at once, even if its agent was killed).
+pub struct HangingService {
+    pub name: String,
+}
+
+impl HangingService {
+    pub fn install(name: &str) -> HangingService {
+        let service = HangingService {
+            name: name.to_owned(),
+        };
+        let script = format!(
+            r#"#!/bin/sh
+### BEGIN INIT INFO
+# Provides:          {name}
+# Short-Description: Deskside agent test service whose restart hangs
+### END INIT INFO
+case "$1" in
+  restart)
+    touch "{waiting}"
+    while [ ! -e "{release}" ]; do sleep 0.1; done
+    rm -f "{release}" "{waiting}"
+    ;;
+  *)
+    exit 0
+    ;;
+esac
+"#,
+            waiting = service.marker("waiting").display(),
+            release = service.marker("release").display(),
+        );
+        std::fs::write(service.script(), script).unwrap();
+        std::fs::set_permissions(
+            service.script(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        service
+    }
+
+    fn script(&self) -> PathBuf {
+        PathBuf::from(format!("/etc/init.d/{}", self.name))
+    }
+
+    fn marker(&self, what: &str) -> PathBuf {
+        PathBuf::from(format!("/run/{}.{what}", self.name))
+    }
+
+    /// Whether a restart is hanging in it now.
+    pub fn restarting(&self) -> bool {
+        self.marker("waiting").exists()
+    }
+}
+
+impl Drop for HangingService {
+    fn drop(&mut self) {
+        // A hung restart (its agent killed, say) sees the release, removes both markers and
+        // exits within 0.1 s.
+        if self.restarting() {
+            let _ = std::fs::write(self.marker("release"), b"");
+        }
+        let _ = std::fs::remove_file(self.script());
+    }
+}
+
 // ---- local account ----
 
 /// A real local account (with a home and a known password); removed with its home when

@@ -398,3 +398,70 @@ async fn clear_queue_over_the_whole_chain_empties_a_real_cups_queue() {
     assert_eq!(states, ["requested", "running", "succeeded"]);
     assert!(daemon.running(), "{}", daemon.log());
 }
+
+/// What the probe did: the endpoint killed with SIGKILL in the middle of an order left the
+/// request `running` forever. The agent journals the order before running it; restarted, it
+/// reports it `interrupted`, and the request fails with that reason.
+#[tokio::test]
+async fn an_order_cut_short_by_sigkill_is_reported_interrupted_after_the_restart() {
+    const TEST: &str = "an_order_cut_short_by_sigkill_is_reported_interrupted_after_the_restart";
+    if std::path::Path::new("/run/systemd/system").is_dir() {
+        return skip(
+            TEST,
+            "systemd is PID 1 here: init.d scripts are not how services run",
+        );
+    }
+    if let Some(why) = requires_root_and(&["service"]) {
+        return skip(TEST, &why);
+    }
+    let service = HangingService::install(&unique("deskside-e2e-hang"));
+    let desk = Desk::start().await;
+    let policy = format!(
+        "version = 1\n[actions.\"service.restart\"]\nservices = [\"{}\"]\n",
+        service.name
+    );
+    let (endpoint, mut daemon) = endpoint_with_policy(&desk, &policy).await;
+    let ticket = ticket_from(&desk, &endpoint, "dana").await;
+    let alice = desk.login("alice").await;
+    let asked = request(
+        &desk,
+        &alice,
+        ticket,
+        json!({"action": "service.restart", "params": {"name": service.name}}),
+    )
+    .await;
+    let id = asked["id"].as_str().unwrap().to_owned();
+
+    // Running on the server, and hanging in the restart on the machine: kill the agent.
+    eventually("the order to run", || async {
+        let running = actions(&desk, &alice, ticket)
+            .await
+            .as_array()?
+            .iter()
+            .any(|r| r["id"] == id.as_str() && r["state"] == "running");
+        (running && service.restarting()).then_some(())
+    })
+    .await;
+    daemon.kill_hard();
+    let journal_entry = endpoint.file("orders-in-flight").join(&id);
+    assert!(journal_entry.exists(), "the order is journaled");
+    assert_eq!(mode(&journal_entry), 0o600);
+
+    let mut restarted = Daemon::start(&endpoint);
+    let done = settled(&desk, &alice, ticket, &id).await;
+    assert_eq!(done["state"], "failed", "{done}");
+    assert_eq!(done["result"]["code"], "interrupted", "{done}");
+    let reason = done["result"]["message"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("whether it took effect is unknown"),
+        "{reason}"
+    );
+    restarted.wait_for_log("reporting it as interrupted").await;
+    eventually("the journal entry to be cleared", || async {
+        (!journal_entry.exists()).then_some(())
+    })
+    .await;
+    let (_, states) = timeline(&desk, &alice, ticket).await;
+    assert_eq!(states, ["requested", "running", "failed"]);
+    assert!(restarted.running(), "{}", restarted.log());
+}

@@ -317,6 +317,12 @@ impl Daemon {
         }
     }
 
+    /// Kills it with SIGKILL (no chance to clean up, as in a crash) and waits for the exit.
+    pub fn kill_hard(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+
     /// Sends SIGTERM and waits for the exit.
     pub async fn terminate(&mut self) -> ExitStatus {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");

@@ -86,8 +86,38 @@ macro_rules! string_param {
     };
 }
 
+/// systemd unit types that are not services. `systemctl restart poweroff.target` powers the
+/// machine off, `shutdown.target`, `*.mount` or `*.socket` are no better: a name ending in one
+/// of these is never a service, whatever the platform.
+pub const NON_SERVICE_UNIT_TYPES: &[&str] = &[
+    "target",
+    "socket",
+    "mount",
+    "automount",
+    "swap",
+    "path",
+    "timer",
+    "slice",
+    "scope",
+    "device",
+];
+
 fn check_service_name(value: &str) -> Result<(), String> {
-    check_name(value, 128, b"@._-")
+    check_name(value, 128, b"@._-")?;
+    // Case-insensitive: `POWEROFF.TARGET` must not slip past a list of lowercase suffixes.
+    if let Some((_, suffix)) = value.rsplit_once('.')
+        && NON_SERVICE_UNIT_TYPES
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(suffix))
+    {
+        return Err(format!(
+            "names a .{suffix} unit; only services (`name` or `name.service`) can be restarted"
+        ));
+    }
+    if value.starts_with('@') || value.ends_with('@') || value.contains("@.") {
+        return Err("is not a service name (a template needs a name and an instance)".into());
+    }
+    Ok(())
 }
 
 fn check_printer_name(value: &str) -> Result<(), String> {
@@ -135,6 +165,25 @@ string_param!(
     PrinterName,
     check_printer_name
 );
+
+impl ServiceName {
+    /// A templated unit's instance (`modprobe@dummy.service`, `getty@tty1`): what it does
+    /// depends on the template and the instance text, so the server never requests one and
+    /// an endpoint runs one only if its policy names it exactly.
+    pub fn is_template_instance(&self) -> bool {
+        self.0.contains('@')
+    }
+
+    /// The name without a `.service` suffix: `cups` and `cups.service` are one service.
+    pub fn base(&self) -> &str {
+        self.0.strip_suffix(".service").unwrap_or(&self.0)
+    }
+
+    /// Whether both name the same service (`cups` = `cups.service`).
+    pub fn same_service(&self, other: &ServiceName) -> bool {
+        self.base() == other.base()
+    }
+}
 
 /// A process id in `PID_MIN..=PID_MAX`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -259,6 +308,26 @@ impl ActionParams {
             }
             _ => Err(errors),
         }
+    }
+
+    /// Parses a staff member's request (the server's door): [`ActionParams::from_json`] plus
+    /// what the server never asks an endpoint to do, whatever its policy says. A templated
+    /// unit (`modprobe@dummy.service`) is refused here; an endpoint whose policy names one
+    /// exactly would still run it (see `Policy::evaluate`), but no request made here reaches it.
+    pub fn from_request(value: &Value) -> Result<Self, ValidationErrors> {
+        let action = Self::from_json(value)?;
+        if let ActionParams::ServiceRestart { name } = &action
+            && name.is_template_instance()
+        {
+            return Err(ValidationErrors::single(
+                "params.name",
+                format!(
+                    "`{name}` is a templated unit (name@instance); only plain services can be \
+                     restarted"
+                ),
+            ));
+        }
+        Ok(action)
     }
 
     /// Parses an action id and its parameter object, as they travel inside an order.

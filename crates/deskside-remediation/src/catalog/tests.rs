@@ -140,6 +140,69 @@ fn service_names() {
     assert_eq!(ServiceName::parse("").unwrap_err(), "must not be empty");
 }
 
+/// Only services: what the probe got signed and run (`poweroff.target`,
+/// `modprobe@dummy.service`) and every other unit type that is not a service.
+#[test]
+fn service_names_are_services_and_templated_units_are_never_requested() {
+    // (name, accepted as a name anywhere, accepted in a staff request)
+    let table = [
+        ("cups", true, true),
+        ("cups.service", true, true),
+        ("NetworkManager", true, true),
+        ("org.cups.cupsd", true, true),
+        ("Spooler", true, true),
+        ("poweroff.target", false, false),
+        ("POWEROFF.TARGET", false, false),
+        ("reboot.target", false, false),
+        ("cups.socket", false, false),
+        ("home.mount", false, false),
+        ("proc-sys-fs-binfmt_misc.automount", false, false),
+        ("dev-sda2.swap", false, false),
+        ("cups.path", false, false),
+        ("apt-daily.timer", false, false),
+        ("user.slice", false, false),
+        ("session-1.scope", false, false),
+        ("dev-sda.device", false, false),
+        ("@", false, false),
+        ("@dummy.service", false, false),
+        ("modprobe@.service", false, false),
+        ("getty@", false, false),
+        // A templated unit is a name, so an endpoint policy may list it exactly; the server
+        // never asks for one.
+        ("modprobe@dummy.service", true, false),
+        ("getty@tty1", true, false),
+    ];
+    for (name, is_name, requestable) in table {
+        assert_eq!(ServiceName::parse(name).is_ok(), is_name, "{name}");
+        let request = json!({"action": "service.restart", "params": {"name": name}});
+        match ActionParams::from_request(&request) {
+            Ok(_) => assert!(requestable, "{name} was accepted"),
+            Err(errors) => {
+                assert!(!requestable, "{name}: {errors:?}");
+                assert_eq!(errors.0.len(), 1, "{name}: {errors:?}");
+                assert_eq!(errors.0[0].field, "params.name", "{name}");
+            }
+        }
+        // An order carrying it parses exactly when the name is a name: the endpoint's policy
+        // decides about templated units.
+        let order = ActionParams::from_parts("service.restart", Some(&json!({"name": name})));
+        assert_eq!(order.is_ok(), is_name, "{name}");
+    }
+    assert_eq!(
+        ServiceName::parse("poweroff.target").unwrap_err(),
+        "names a .target unit; only services (`name` or `name.service`) can be restarted"
+    );
+    let cups = ServiceName::parse("cups").unwrap();
+    assert!(cups.same_service(&ServiceName::parse("cups.service").unwrap()));
+    assert!(!cups.same_service(&ServiceName::parse("cups-browsed").unwrap()));
+    assert!(
+        ServiceName::parse("getty@tty1")
+            .unwrap()
+            .is_template_instance()
+    );
+    assert!(!cups.is_template_instance());
+}
+
 #[test]
 fn usernames() {
     for ok in ["alice", "_svc", "bob-smith", "user_1", "a", &"a".repeat(32)] {

@@ -6,11 +6,13 @@
 
 #[cfg(test)]
 mod tests;
+mod trust;
 mod users;
 mod watcher;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::io::Read as _;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
@@ -39,7 +41,8 @@ pub struct Policy {
 #[serde(rename_all = "camelCase")]
 pub struct ActionRule {
     pub require_consent: bool,
-    /// `service.restart`: only these services (`None`: any).
+    /// `service.restart`: only these services (`None`: any service that is not a templated
+    /// unit; `name` and `name.service` are the same service).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub services: Option<Vec<ServiceName>>,
     /// `print.clear_queue`: only these printers (`None`: any).
@@ -106,15 +109,21 @@ impl Policy {
         }
     }
 
-    /// Reads and parses the policy file at `path`.
+    /// Reads and parses the policy file at `path`, if nobody but root and the agent's own
+    /// account can change it or the directories above it (see [`trust`]).
     pub fn load(path: &Path) -> Result<Self, PolicyError> {
-        let text = std::fs::read_to_string(path).map_err(|e| PolicyError {
+        let unreadable = |message: String| PolicyError {
             path: Some(path.to_owned()),
             line: None,
             column: None,
             field: None,
-            message: format!("cannot read: {e}"),
-        })?;
+            message,
+        };
+        let mut text = String::new();
+        trust::open_trusted(path)
+            .map_err(unreadable)?
+            .read_to_string(&mut text)
+            .map_err(|e| unreadable(format!("cannot read: {e}")))?;
         Policy::parse(&text).map_err(|e| PolicyError {
             path: Some(path.to_owned()),
             ..e
@@ -251,8 +260,21 @@ impl Policy {
         };
         match action {
             ActionParams::ServiceRestart { name } => {
-                if let Some(list) = &rule.services
-                    && !list.contains(name)
+                // A templated unit only by its exact name: neither "any service" nor the
+                // template's other instances cover it.
+                if name.is_template_instance() {
+                    let named = rule
+                        .services
+                        .as_ref()
+                        .is_some_and(|list| list.iter().any(|s| s == name));
+                    if !named {
+                        return deny(format!(
+                            "`{name}` is a templated unit and the policy's services do not \
+                             name it exactly"
+                        ));
+                    }
+                } else if let Some(list) = &rule.services
+                    && !list.iter().any(|s| s.same_service(name))
                 {
                     return deny(format!("service `{name}` is not in the policy's services"));
                 }

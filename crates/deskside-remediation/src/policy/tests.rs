@@ -51,6 +51,7 @@ fn the_default_policy_is_conservative() {
     assert_eq!(
         allowed,
         [
+            ActionId::ServiceRestart,
             ActionId::AccountResetPassword,
             ActionId::PrintClearQueue,
             ActionId::PrintRestartSpooler,
@@ -59,11 +60,14 @@ fn the_default_policy_is_conservative() {
             ActionId::DiagnosticsCollect,
         ]
     );
-    // Every low-risk action, and nothing above low without consent.
+    // Every low-risk action, and nothing above low without consent except service.restart,
+    // which only restarts the short list of help-desk services.
     for entry in crate::catalog::catalog() {
         let rule = p.actions.get(&entry.id);
         if entry.risk == crate::catalog::RiskLevel::Low {
             assert!(rule.is_some_and(|r| !r.require_consent), "{}", entry.id);
+        } else if entry.id == ActionId::ServiceRestart {
+            assert!(rule.is_some_and(|r| r.services.is_some()), "{}", entry.id);
         } else {
             assert!(rule.is_none_or(|r| r.require_consent), "{}", entry.id);
         }
@@ -72,6 +76,93 @@ fn the_default_policy_is_conservative() {
     assert!(reset.require_consent && reset.allow_non_admin && reset.users.is_none());
     assert_eq!(p.admin_groups, ["root", "sudo", "wheel", "admin"]);
     assert!(Policy::deny_all().actions.is_empty());
+}
+
+/// The default policy restarts its allowlisted help-desk services (by either spelling) and
+/// nothing else: not another service, not a target, not a templated unit.
+#[test]
+fn the_default_policy_restarts_only_its_allowlisted_services() {
+    let users = Users::new();
+    let p = Policy::default();
+    let decide = |name: &str| {
+        p.evaluate(
+            &ActionParams::ServiceRestart {
+                name: ServiceName::parse(name).unwrap(),
+            },
+            &users.directory(),
+        )
+    };
+    for listed in [
+        "cups",
+        "cups.service",
+        "cups-browsed",
+        "NetworkManager",
+        "bluetooth",
+        "Spooler",
+        "org.cups.cupsd",
+    ] {
+        assert_eq!(
+            decide(listed),
+            PolicyDecision::Allowed {
+                consent_required: false
+            },
+            "{listed}"
+        );
+    }
+    for refused in [
+        "sshd",
+        "ssh.service",
+        "systemd-logind",
+        "modprobe@dummy.service",
+    ] {
+        assert!(
+            matches!(decide(refused), PolicyDecision::Denied { .. }),
+            "{refused}"
+        );
+    }
+    // Targets cannot even be written into a policy.
+    let error = Policy::parse(
+        "version = 1\n[actions.\"service.restart\"]\nservices = [\"poweroff.target\"]\n",
+    )
+    .unwrap_err();
+    assert_eq!(
+        error.field.as_deref(),
+        Some("actions.\"service.restart\".services[0]")
+    );
+}
+
+/// A templated unit runs only when the policy names that very instance; "any service" and
+/// the template's other instances do not cover it.
+#[test]
+fn templated_units_need_their_exact_name_in_the_policy() {
+    let users = Users::new();
+    let svc = |n: &str| ActionParams::ServiceRestart {
+        name: ServiceName::parse(n).unwrap(),
+    };
+    let any = Policy::parse("version = 1\n[actions.\"service.restart\"]\n").unwrap();
+    let named = Policy::parse(
+        "version = 1\n[actions.\"service.restart\"]\nservices = [\"getty@tty1\", \"cups\"]\n",
+    )
+    .unwrap();
+    let allowed = PolicyDecision::Allowed {
+        consent_required: false,
+    };
+    let dir = users.directory();
+    assert_eq!(any.evaluate(&svc("cups"), &dir), allowed);
+    assert!(matches!(
+        any.evaluate(&svc("modprobe@dummy.service"), &dir),
+        PolicyDecision::Denied { .. }
+    ));
+    assert_eq!(named.evaluate(&svc("getty@tty1"), &dir), allowed);
+    for other in ["getty@tty2", "getty@tty1.service"] {
+        assert!(
+            matches!(
+                named.evaluate(&svc(other), &dir),
+                PolicyDecision::Denied { .. }
+            ),
+            "{other}"
+        );
+    }
 }
 
 #[test]
@@ -231,6 +322,152 @@ fn load_puts_the_path_in_errors() {
     assert_eq!(err.path.as_deref(), Some(path.as_path()));
     std::fs::write(&path, DEFAULT_POLICY_TOML).unwrap();
     assert_eq!(Policy::load(&path).unwrap(), Policy::default());
+}
+
+#[cfg(unix)]
+fn chmod(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// What the probe did: a 0666 policy file another user appended to. The file, and every
+/// directory above it, must be writable by its owner only, owned by root or the agent's
+/// account.
+#[cfg(unix)]
+#[test]
+fn load_refuses_a_policy_that_others_can_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, ONLY_DNS).unwrap();
+    chmod(&path, 0o644);
+    chmod(dir.path(), 0o755);
+    let dns_only = Policy::parse(ONLY_DNS).unwrap();
+    assert_eq!(Policy::load(&path).unwrap(), dns_only);
+
+    // (file mode, directory mode, refused, what the error names)
+    let dir_text = dir.path().display().to_string();
+    let table = [
+        (
+            0o666,
+            0o755,
+            true,
+            "the file is writable by every local user (mode 0666)",
+        ),
+        (
+            0o664,
+            0o755,
+            true,
+            "the file is writable by its group (mode 0664)",
+        ),
+        (
+            0o646,
+            0o755,
+            true,
+            "the file is writable by every local user",
+        ),
+        (0o600, 0o755, false, ""),
+        (0o444, 0o755, false, ""),
+        (
+            0o644,
+            0o777,
+            true,
+            &format!("its directory {dir_text} is writable by every local user"),
+        ),
+        (
+            0o644,
+            0o775,
+            true,
+            &format!("its directory {dir_text} is writable by its group"),
+        ),
+        (0o644, 0o700, false, ""),
+        // Sticky, like /tmp: only an entry's owner may replace it, and the entry is checked.
+        (0o644, 0o1777, false, ""),
+    ];
+    for (file_mode, dir_mode, refused, names) in table {
+        chmod(&path, file_mode);
+        chmod(dir.path(), dir_mode);
+        let loaded = Policy::load(&path);
+        chmod(dir.path(), 0o755);
+        match loaded {
+            Ok(policy) => {
+                assert!(!refused, "{file_mode:o} in {dir_mode:o} was accepted");
+                assert_eq!(policy, dns_only);
+            }
+            Err(error) => {
+                assert!(refused, "{file_mode:o} in {dir_mode:o}: {error}");
+                assert_eq!(error.path.as_deref(), Some(path.as_path()));
+                assert!(error.message.starts_with("refused: "), "{error}");
+                assert!(error.message.contains(names), "{error} lacks {names:?}");
+            }
+        }
+    }
+    chmod(&path, 0o644);
+
+    // Reached through a symlink in a directory anyone can write: anyone could re-point it.
+    let open = tempfile::tempdir().unwrap();
+    chmod(open.path(), 0o777);
+    let link = open.path().join("policy.toml");
+    std::os::unix::fs::symlink(&path, &link).unwrap();
+    let error = Policy::load(&link).unwrap_err();
+    assert!(
+        error.message.contains(&open.path().display().to_string()),
+        "{error}"
+    );
+    // A symlink from a safe directory to a safe file is fine.
+    chmod(open.path(), 0o755);
+    assert_eq!(Policy::load(&link).unwrap(), dns_only);
+
+    // Owned by another account (root can hand it over to test this).
+    if rustix::process::geteuid().is_root() {
+        std::os::unix::fs::chown(&path, Some(65534), None).unwrap();
+        let error = Policy::load(&path).unwrap_err();
+        assert!(error.message.contains("owned by uid 65534"), "{error}");
+    }
+}
+
+/// A reload to a file that became world-writable keeps the previous policy: what another
+/// user appends never takes effect.
+#[cfg(unix)]
+#[test]
+fn the_watcher_keeps_the_last_good_policy_when_others_can_write_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.toml");
+    std::fs::write(&path, ONLY_DNS).unwrap();
+    chmod(&path, 0o644);
+    let (tx, rx) = channel();
+    let watcher = PolicyWatcher::start(&path, Policy::deny_all(), move |e| {
+        let _ = tx.send(e.clone());
+    })
+    .unwrap();
+    let within = Duration::from_secs(10);
+    let dns_only = Policy::parse(ONLY_DNS).unwrap();
+    assert!(matches!(next_event(&rx, within), PolicyEvent::Reloaded(_)));
+    assert_eq!(*watcher.current(), dns_only);
+
+    chmod(&path, 0o666);
+    match next_event(&rx, within) {
+        PolicyEvent::Rejected(e) => assert!(e.message.contains("every local user"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    let widened = format!("{ONLY_DNS}[actions.\"process.kill\"]\n");
+    std::fs::write(&path, &widened).unwrap();
+    assert!(matches!(next_event(&rx, within), PolicyEvent::Rejected(_)));
+    assert_eq!(*watcher.current(), dns_only, "the last good policy stays");
+
+    // The administrator rewrites it and makes it theirs again: the new file takes over.
+    std::fs::write(&path, ONLY_SPOOLER).unwrap();
+    chmod(&path, 0o644);
+    let spooler = Policy::parse(ONLY_SPOOLER).unwrap();
+    loop {
+        match next_event(&rx, within) {
+            PolicyEvent::Reloaded(p) => {
+                assert_eq!(*p, spooler);
+                break;
+            }
+            PolicyEvent::Rejected(_) => assert_eq!(*watcher.current(), dns_only),
+        }
+    }
+    assert_eq!(*watcher.current(), spooler);
 }
 
 /// Waits for the next watcher event, failing the test after `within`.

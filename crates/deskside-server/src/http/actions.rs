@@ -174,7 +174,7 @@ pub async fn request(
     if let Some(answer) = earlier_answer(&*state.storage, once.as_ref()).await? {
         return Ok(written(answer, StatusCode::OK));
     }
-    let action = ActionParams::from_json(&body.value).map_err(invalid_action)?;
+    let action = ActionParams::from_request(&body.value).map_err(invalid_action)?;
     let ticket = state
         .storage
         .ticket(ticket_id)
@@ -568,6 +568,11 @@ pub enum OrderReport {
     /// The endpoint refused the order; `code` is the verifier's reason.
     #[serde(rename = "rejected")]
     Rejected { rejection: Rejection },
+    /// The endpoint stopped (crash, kill, power loss) while running it and cannot say how it
+    /// ended; sent by the agent after its restart. Newer than the other stages: older
+    /// agents never send it.
+    #[serde(rename = "interrupted")]
+    Interrupted { reason: String },
 }
 
 #[derive(Debug, Deserialize, serde::Serialize, ToSchema)]
@@ -578,7 +583,62 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// A device reports on an order: started, finished (with its execution report) or rejected.
+/// A request that ends `failed` with no execution report: `result` is `{code, message}`,
+/// as for a rejection. Returns the new state and the timeline detail.
+fn failed_without_outcome(
+    request: &mut ActionRequest,
+    code: &str,
+    message: &str,
+) -> (ActionState, Option<String>) {
+    request.result = Some(serde_json::json!({"code": code, "message": message}));
+    (ActionState::Failed, Some(format!("{code}: {message}")))
+}
+
+/// How long a request may stay `running` without a report before the server fails it: the
+/// agent's longest execution (2 minutes) plus how long it keeps retrying the final report
+/// (15 minutes), with room to spare. An agent that comes back later reports from its
+/// journal and is told 409.
+pub const RUNNING_REPORT_DEADLINE: Duration = Duration::minutes(30);
+
+/// Fails every request `running` for longer than [`RUNNING_REPORT_DEADLINE`] with no report
+/// (the endpoint died mid-order and never came back), each with its timeline event and audit
+/// line. Run by the background sweep; returns how many it failed.
+pub async fn fail_unreported(state: &AppState) -> anyhow::Result<usize> {
+    // Running requests are few (one per device at a time): read them all.
+    const MAX_RUNNING: u32 = 100_000;
+    let now = state.clock.now();
+    let mut failed = 0;
+    for mut request in state
+        .storage
+        .action_requests_in_state(ActionState::Running, MAX_RUNNING)
+        .await?
+    {
+        if request.updated_at + RUNNING_REPORT_DEADLINE > now {
+            continue;
+        }
+        let message = format!(
+            "the device did not report within {} minutes of starting; it may have stopped \
+             mid-order, so whether the action took effect is unknown",
+            RUNNING_REPORT_DEADLINE.num_minutes()
+        );
+        let (to, detail) = failed_without_outcome(&mut request, "no_report", &message);
+        let mover = Mover {
+            actor: Actor::system(),
+            audit_name: "system".into(),
+        };
+        let from = Some(ActionState::Running);
+        match record(state, request, from, to, mover, detail, None, now).await {
+            Ok(_) => failed += 1,
+            // Reported meanwhile: the report wins.
+            Err(error) if error.status() == StatusCode::CONFLICT => {}
+            Err(error) => anyhow::bail!("failing an unreported request: {}", error.status()),
+        }
+    }
+    Ok(failed)
+}
+
+/// A device reports on an order: started, finished (with its execution report), rejected,
+/// or interrupted (after a restart).
 #[utoipa::path(post, path = "/api/v1/agent/orders/{id}/report", tag = "agent",
     params(("id" = String, Path, description = "order id")), request_body = Object,
     responses((status = 204), (status = 404, body = crate::error::ErrorBody),
@@ -619,6 +679,10 @@ pub async fn report(
             let detail = Some(format!("{}: {}", rejection.code, rejection.message));
             request.result = Some(serde_json::to_value(&rejection).map_err(ApiError::internal)?);
             (ActionState::Rejected, detail)
+        }
+        (ActionState::Queued | ActionState::Running, OrderReport::Interrupted { reason }) => {
+            let reason: String = reason.chars().take(2000).collect();
+            failed_without_outcome(&mut request, "interrupted", &reason)
         }
         _ => {
             return Err(ApiError::conflict(format!(

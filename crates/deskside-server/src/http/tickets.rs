@@ -95,6 +95,17 @@ pub async fn create(
         new.requester.username = Some(username.clone());
     }
     deskside_core::ticket::validate_new_ticket(&new).map_err(ApiError::validation)?;
+    // Actions run on the ticket's device: staff naming a machine that is not enrolled here
+    // (or any string at all) could aim actions anywhere. A requester's device is its own.
+    if !matches!(caller, Caller::Requester { .. })
+        && let Some(device_id) = &new.device_id
+        && state.storage.device_record(device_id).await?.is_none()
+    {
+        return Err(ApiError::field(
+            "deviceId",
+            "no enrolled device has this id",
+        ));
+    }
     let now = state.clock.now();
     let sla = state.sla();
     // Decide before queueing for the writer, which only stamps the id: the single writer

@@ -440,3 +440,174 @@ async fn bad_requests_wrong_devices_and_expiry_are_refused() {
     assert_eq!(status, StatusCode::CONFLICT);
     assert!(poll(&app, &endpoint, 0).await.is_empty());
 }
+
+/// What the probe got signed and run by one L1 agent with no approval: a target and a
+/// templated unit. Both are refused as parameters, and nothing is queued for the device.
+#[tokio::test]
+async fn service_restart_refuses_targets_and_templated_units() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let path = format!("/api/v1/tickets/{ticket}/actions");
+    for name in [
+        "poweroff.target",
+        "modprobe@dummy.service",
+        "reboot.target",
+        "cups.socket",
+        "home.mount",
+        "getty@tty1",
+    ] {
+        let body = json!({"action": "service.restart", "params": {"name": name}});
+        let (status, error) = app
+            .call(Method::POST, &path, Some(&alice), Some(body))
+            .await;
+        assert_field_error((status, &error), "params.name");
+        assert_eq!(
+            error["fields"][0]["field"], "params.name",
+            "{name}: {error}"
+        );
+    }
+    // A plain service, named either way, is still requested.
+    for name in ["cups", "cups.service"] {
+        let body = json!({"action": "service.restart", "params": {"name": name}});
+        let (status, queued) = app
+            .call(Method::POST, &path, Some(&alice), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {queued}");
+    }
+    let orders = poll(&app, &endpoint, 0).await;
+    // Both were queued at the same (manual) clock moment: their order is the ids'.
+    let mut names: Vec<&str> = orders
+        .iter()
+        .map(|o| o["order"]["params"]["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cups", "cups.service"]);
+}
+
+/// Queues `network.flush_dns` on the endpoint's ticket and reports it started; returns its
+/// id.
+async fn running_request(app: &TestApp, endpoint: &Endpoint, alice: &str, ticket: i64) -> String {
+    let (status, request) = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(alice),
+            Some(json!({"action": "network.flush_dns", "params": {}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{request}");
+    let id = request["id"].as_str().unwrap().to_owned();
+    assert_eq!(poll(app, endpoint, 0).await.len(), 1);
+    let (status, body) = report(app, endpoint, &id, json!({"stage": "started"})).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    id
+}
+
+async fn request_of(app: &TestApp, token: &str, ticket: i64, id: &str) -> Value {
+    let (_, requests) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{ticket}/actions"),
+            Some(token),
+            None,
+        )
+        .await;
+    requests
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == id)
+        .cloned()
+        .expect("the request")
+}
+
+/// An endpoint that crashed mid-order reports it `interrupted` after its restart: the
+/// request fails with that reason, and takes no further report.
+#[tokio::test]
+async fn an_interrupted_order_fails_with_its_reason() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let id = running_request(&app, &endpoint, &alice, ticket).await;
+
+    let interrupted = json!({"stage": "interrupted",
+        "reason": "the agent stopped while running this order"});
+    let (status, body) = report(&app, &endpoint, &id, interrupted.clone()).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let request = request_of(&app, &alice, ticket, &id).await;
+    assert_eq!(request["state"], "failed", "{request}");
+    assert_eq!(request["result"]["code"], "interrupted", "{request}");
+    let (status, _) = report(&app, &endpoint, &id, interrupted).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let timeline = app.timeline(Who::Staff(&alice), ticket).await;
+    assert_eq!(action_states(&timeline), ["requested", "running", "failed"]);
+}
+
+/// A request whose device started it and never reported again is failed by the sweep once
+/// its deadline has passed (moved with the test's clock), with a timeline event and an
+/// audit line; it no longer counts as running and a late report is refused.
+#[tokio::test]
+async fn a_running_request_with_no_report_fails_after_its_deadline() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    let (endpoint, ticket) = endpoint_with_ticket(&app, &admin).await;
+    let id = running_request(&app, &endpoint, &alice, ticket).await;
+    let sweep = || async {
+        app.server
+            .as_ref()
+            .expect("running")
+            .sweep_actions()
+            .await
+            .expect("sweep")
+    };
+
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(sweep().await, 0, "not yet due");
+    assert_eq!(
+        request_of(&app, &alice, ticket, &id).await["state"],
+        "running"
+    );
+
+    app.clock.advance(Duration::minutes(2));
+    assert_eq!(sweep().await, 1);
+    let request = request_of(&app, &alice, ticket, &id).await;
+    assert_eq!(request["state"], "failed", "{request}");
+    assert_eq!(request["result"]["code"], "no_report", "{request}");
+    assert_eq!(sweep().await, 0, "failed once");
+    let (_, running) = app
+        .call(
+            Method::GET,
+            "/api/v1/action-requests?state=running",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(running, json!([]));
+
+    let timeline = app.timeline(Who::Staff(&alice), ticket).await;
+    assert_eq!(action_states(&timeline), ["requested", "running", "failed"]);
+    let (_, audit) = app
+        .call(Method::GET, "/api/v1/audit?limit=1000", Some(&admin), None)
+        .await;
+    let failed = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "action.failed")
+        .cloned()
+        .expect("an audit line for the failure");
+    assert_eq!(failed["actor"], "system", "{failed}");
+
+    let (status, _) = report(
+        &app,
+        &endpoint,
+        &id,
+        json!({"stage": "interrupted", "reason": "late"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+}

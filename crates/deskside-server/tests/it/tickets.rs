@@ -134,6 +134,34 @@ async fn a_device_files_tickets_for_its_local_user_only() {
     assert_eq!(app.list_ids(Who::Staff(&admin), "").await.len(), 2);
 }
 
+/// A ticket's device is where its actions run: staff may name only an enrolled device, so
+/// nobody can aim actions at an arbitrary machine id by filing a ticket naming it.
+#[tokio::test]
+async fn staff_name_only_an_enrolled_device_on_a_new_ticket() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let alice = app.login("alice").await;
+    app.enroll_device(&admin, "ws-dana").await;
+    let (_, devices) = app
+        .call(Method::GET, "/api/v1/devices", Some(&admin), None)
+        .await;
+    let device_id = devices[0]["id"].as_str().expect("the device").to_owned();
+    for unknown in ["dev_nonexistent", "dev_someone_else", "x"] {
+        let mut body = printer_ticket();
+        body["deviceId"] = json!(unknown);
+        let (status, error) = app
+            .call(Method::POST, "/api/v1/tickets", Some(&alice), Some(body))
+            .await;
+        assert_field_error((status, &error), "deviceId");
+    }
+    assert!(app.list_ids(Who::Staff(&admin), "").await.is_empty());
+
+    let mut body = printer_ticket();
+    body["deviceId"] = json!(device_id);
+    let ticket = app.create_ticket(&alice, body).await;
+    assert_eq!(ticket["deviceId"], device_id.as_str());
+}
+
 /// A desk with tickets in many shapes, for the filter table.
 struct Desk {
     ids: std::collections::HashMap<&'static str, i64>,
