@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use deskside_diagnostics::{Finding, FindingRules, Snapshot, SnapshotDiff};
 use serde::{Deserialize, Serialize};
@@ -296,8 +297,10 @@ pub async fn remove(
     State(state): State<Arc<AppState>>,
     caller: Caller,
     PathParam(id): PathParam<String>,
-) -> ApiResult<StatusCode> {
+    mutation: Mutation,
+) -> ApiResult<Response> {
     caller.require_role(&[deskside_core::Role::Supervisor, deskside_core::Role::Admin])?;
+    let once = mutation.idempotency(&caller.principal(), &[]);
     let audit = crate::audit::AuditEntry {
         actor: caller.audit_name(),
         action: "device.remove".into(),
@@ -305,7 +308,10 @@ pub async fn remove(
         details: serde_json::json!({}),
     };
     let now = state.clock.now();
-    state.storage.remove_device(id.clone(), audit, now).await?;
+    let removed = state
+        .storage
+        .remove_device(id.clone(), audit, once, now)
+        .await?;
     state.credentials.evict_device(&id);
-    Ok(StatusCode::NO_CONTENT)
+    Ok(written(removed, StatusCode::NO_CONTENT))
 }

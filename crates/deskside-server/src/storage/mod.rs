@@ -459,8 +459,9 @@ pub trait Storage: Send + Sync + 'static {
         &self,
         device_id: String,
         audit: AuditEntry,
+        idempotency: Option<Idempotency>,
         now: DateTime<Utc>,
-    ) -> StorageResult<()>;
+    ) -> StorageResult<Written<()>>;
     /// The live (unexpired) requester session behind a token hash.
     async fn requester_session(
         &self,

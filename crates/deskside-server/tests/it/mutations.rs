@@ -175,6 +175,21 @@ impl World {
             .await
     }
 
+    /// A newly enrolled device's id.
+    async fn enrolled_device_id(&self, hostname: &str) -> String {
+        let (status, enrolled) = self
+            .app
+            .call(
+                Method::POST,
+                "/api/v1/devices/enroll",
+                None,
+                Some(json!({"token": self.enrollment_token().await, "hostname": hostname})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+        enrolled["deviceId"].as_str().unwrap().to_owned()
+    }
+
     async fn enrollment_token(&self) -> String {
         let (_, issued) = self
             .app
@@ -402,6 +417,20 @@ impl World {
                     json!({"stage": "rejected", "rejection": {"code": "policy", "message": "no"}}),
                 )
             },
+            ("DELETE", "/api/v1/devices/{id}") => {
+                let remove = |id: String| format!("/api/v1/devices/{id}");
+                Case {
+                    sender: staff(&self.admin),
+                    path: remove(self.enrolled_device_id("ws-retired").await),
+                    body: Body::Empty,
+                    other: (
+                        remove(self.enrolled_device_id("ws-other").await),
+                        Body::Empty,
+                    ),
+                    unknown: &[],
+                    agent_protocol: false,
+                }
+            }
             _ => panic!(
                 "{method} {path} is a write route this test does not know: add a case \
                  (and decide whether a key makes it retry-safe)"

@@ -500,28 +500,31 @@ impl Storage for SqliteStorage {
         &self,
         device_id: String,
         audit: AuditEntry,
+        idempotency: Option<Idempotency>,
         now: DateTime<Utc>,
-    ) -> StorageResult<()> {
+    ) -> StorageResult<Written<()>> {
         self.db
             .write(move |conn| {
-                // The replacement is no SHA-256 in hex, so no credential can ever match it.
-                let removed = conn
-                    .prepare_cached(
-                        "UPDATE devices SET removed_at = ?2, credential_hash = 'removed:' || id
+                store_idempotent(conn, idempotency.as_ref(), 204, now, |conn| {
+                    // The replacement is no SHA-256 in hex, so no credential can ever match it.
+                    let removed = conn
+                        .prepare_cached(
+                            "UPDATE devices SET removed_at = ?2, credential_hash = 'removed:' || id
                          WHERE id = ?1 AND removed_at IS NULL",
-                    )
-                    .and_then(|mut s| s.execute(params![device_id, time_text(now)]))
-                    .map_err(internal)?;
-                if removed == 0 {
-                    return Err(StorageError::NotFound("device"));
-                }
-                let sessions = conn
-                    .prepare_cached("DELETE FROM requester_sessions WHERE device_id = ?1")
-                    .and_then(|mut s| s.execute([&device_id]))
-                    .map_err(internal)?;
-                let mut audit = audit;
-                audit.details["revokedSessions"] = sessions.into();
-                append_audit(conn, &audit, now)
+                        )
+                        .and_then(|mut s| s.execute(params![device_id, time_text(now)]))
+                        .map_err(internal)?;
+                    if removed == 0 {
+                        return Err(StorageError::NotFound("device"));
+                    }
+                    let sessions = conn
+                        .prepare_cached("DELETE FROM requester_sessions WHERE device_id = ?1")
+                        .and_then(|mut s| s.execute([&device_id]))
+                        .map_err(internal)?;
+                    let mut audit = audit;
+                    audit.details["revokedSessions"] = sessions.into();
+                    append_audit(conn, &audit, now)
+                })
             })
             .await
     }
