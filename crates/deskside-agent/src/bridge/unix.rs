@@ -13,10 +13,11 @@ use tokio::sync::{Mutex, Semaphore};
 use super::accounts::{self, Account};
 use super::{
     BridgeSetup, Failure, MAX_CONNECTIONS, MAX_REQUEST_BYTES, READ_TIMEOUT, Request, SecretsAnswer,
-    SessionAnswer, WRITE_TIMEOUT, answer_line, parse_request,
+    SessionAnswer, SharingAnswer, WRITE_TIMEOUT, answer_line, parse_request,
 };
 use crate::client::ApiClient;
 use crate::orders::{pending_secrets_for, remove_pending_secrets};
+use crate::sharing::SharingChoices;
 
 /// Mode of the socket: every local user may connect (who they are comes from the kernel).
 const SOCKET_MODE: u32 = 0o666;
@@ -30,6 +31,7 @@ struct Shared {
     pending_secrets_dir: PathBuf,
     /// Held while secrets are read, answered and deleted, so each is handed out once.
     secrets: Mutex<()>,
+    sharing: Arc<SharingChoices>,
 }
 
 pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -38,6 +40,7 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         client,
         server_url,
         pending_secrets_dir,
+        sharing,
         mut shutdown,
     } = setup;
     let (listener, identity) = bind(&socket)?;
@@ -50,6 +53,7 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         server_url,
         pending_secrets_dir,
         secrets: Mutex::new(()),
+        sharing,
     });
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     Ok(tokio::spawn(async move {
@@ -195,6 +199,53 @@ async fn serve(stream: UnixStream, context: &Shared) {
             line.fill(0);
         }
         Request::PendingSecrets => pending_secrets(context, &account, &mut write).await,
+        Request::SharingChoices { withheld } => {
+            let line = sharing_choices(context, &account, withheld).await;
+            write_answer(&mut write, &line).await;
+        }
+    }
+}
+
+/// Remembers which sections the account's user does not want the agent to send.
+async fn sharing_choices(
+    context: &Shared,
+    account: &Account,
+    withheld: std::collections::BTreeSet<deskside_diagnostics::SectionName>,
+) -> Vec<u8> {
+    let sharing = Arc::clone(&context.sharing);
+    let (uid, name) = (account.uid, account.name.clone());
+    let kept = withheld.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || sharing.set(uid, &name, kept, chrono::Utc::now()))
+            .await;
+    match stored {
+        Ok(Ok(())) => {
+            let sections: Vec<&str> = withheld.iter().map(|s| s.as_str()).collect();
+            tracing::info!(
+                user = %account.name,
+                withheld = %sections.join(", "),
+                "bridge: remembered what the user does not share"
+            );
+            answer_line(&SharingAnswer {
+                ok: true,
+                local_user: &account.name,
+                withheld: &withheld,
+            })
+        }
+        Ok(Err(error)) => {
+            tracing::error!(user = %account.name, %error, "bridge: cannot store sharing choices");
+            answer_line(&Failure::new(
+                "internal",
+                "the agent could not store your choices",
+            ))
+        }
+        Err(error) => {
+            tracing::error!(%error, "bridge: storing sharing choices failed");
+            answer_line(&Failure::new(
+                "internal",
+                "the agent could not store your choices",
+            ))
+        }
     }
 }
 
@@ -336,6 +387,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: dir.join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(dir.join("sharing"))),
             shutdown,
         })
         .expect("the bridge starts");
@@ -393,6 +445,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: temp.path().join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(temp.path().join("sharing"))),
             shutdown: second_shutdown,
         });
         let error = second.expect_err("refused").to_string();
@@ -420,6 +473,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: temp.path().join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(temp.path().join("sharing"))),
             shutdown,
         });
         assert!(refused.is_err());

@@ -9,6 +9,7 @@
 //!   policy.toml             0644  the administrator's policy (default written at first run)
 //!   replay.json             0600  nonces of orders already received (FileReplayGuard)
 //!   pending-secrets/        0700  temporary passwords waiting for the user's desktop app
+//!   sharing/<uid>.json      0600  sections each local user chose not to share (0700 dir)
 //! ```
 //!
 //! Default location: `/var/lib/deskside-agent` on Linux, `%ProgramData%\Deskside` on
@@ -97,6 +98,10 @@ impl StateDir {
 
     pub fn pending_secrets_dir(&self) -> PathBuf {
         self.root.join("pending-secrets")
+    }
+
+    pub fn sharing_dir(&self) -> PathBuf {
+        self.root.join("sharing")
     }
 
     /// Creates the directory (0700) if needed and makes sure nobody else can get in.
