@@ -165,6 +165,13 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX requester_sessions_by_expiry ON requester_sessions (expires_at);
     "#,
+    // 6: snapshot sources: the agent's own upload, one an agent asked for, or one the
+    // device's user attached to a ticket. Snapshots stored before are the agent's own.
+    r#"
+    ALTER TABLE device_snapshots ADD COLUMN source TEXT NOT NULL DEFAULT 'background';
+    ALTER TABLE device_snapshots ADD COLUMN ticket_id INTEGER;
+    ALTER TABLE device_snapshots ADD COLUMN ticket_number TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema.
