@@ -266,47 +266,10 @@ async fn bridge_helper_as_another_user() {
 /// with that uid and gid) against the bridge at `socket`. The socket's directory must be
 /// reachable by that account.
 pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
-    use std::os::unix::process::CommandExt;
-    let id = |flag: &str| -> u32 {
-        let out = Command::new("id")
-            .args([flag, account])
-            .output()
-            .expect("id runs");
-        assert!(out.status.success(), "id {flag} {account}");
-        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-    };
-    let (uid, gid) = (id("-u"), id("-g"));
-    // The target directory may sit where only root can read (CI keeps it under /root):
-    // the other account runs a copy from a directory it can reach.
-    let copy_dir = tempfile::tempdir().expect("temp dir");
-    let copy = copy_dir.path().join("bridge-helper");
-    std::fs::copy(std::env::current_exe().expect("this test binary"), &copy)
-        .expect("copy the test binary");
-    for path in [copy_dir.path(), copy.as_path()] {
-        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .expect("make the copy reachable");
-    }
-    let out = Command::new(&copy)
-        .args([
-            "--exact",
-            "bridge::bridge_helper_as_another_user",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(HELPER_SOCKET_ENV, socket)
-        .env_remove("DESKSIDE_AGENT_SOCKET")
-        .current_dir("/")
-        .uid(uid)
-        .gid(gid)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the helper runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "helper: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+    let stdout = run_test_as(
+        account,
+        "bridge::bridge_helper_as_another_user",
+        &[(HELPER_SOCKET_ENV, socket.as_os_str())],
     );
     let answer: Value = stdout
         .lines()
@@ -329,4 +292,47 @@ pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
         first: secrets(&answer["first"]),
         second: secrets(&answer["second"]),
     }
+}
+
+/// Runs the single test `test` of this test binary as `account` (uid and gid), with `env`
+/// set; returns its standard output. How a test plays another user's desktop app.
+pub fn run_test_as(account: &str, test: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    use std::os::unix::process::CommandExt;
+    let id = |flag: &str| -> u32 {
+        let out = Command::new("id")
+            .args([flag, account])
+            .output()
+            .expect("id runs");
+        assert!(out.status.success(), "id {flag} {account}");
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let (uid, gid) = (id("-u"), id("-g"));
+    // The target directory may sit where only root can read (CI keeps it under /root):
+    // the other account runs a copy from a directory it can reach.
+    let copy_dir = tempfile::tempdir().expect("temp dir");
+    let copy = copy_dir.path().join("bridge-helper");
+    std::fs::copy(std::env::current_exe().expect("this test binary"), &copy)
+        .expect("copy the test binary");
+    for path in [copy_dir.path(), copy.as_path()] {
+        std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("make the copy reachable");
+    }
+    let out = Command::new(&copy)
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
+        .envs(env.iter().copied())
+        .env_remove("DESKSIDE_AGENT_SOCKET")
+        .current_dir("/")
+        .uid(uid)
+        .gid(gid)
+        .stdin(Stdio::null())
+        .output()
+        .expect("the helper runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "helper: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
