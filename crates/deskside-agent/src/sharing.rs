@@ -97,8 +97,12 @@ impl SharingChoices {
             updated_at: now,
         };
         let bytes = serde_json::to_vec_pretty(&choices).map_err(std::io::Error::other)?;
+        // Held across the write, so two quick changes land on disk and in memory in the
+        // same order.
+        let mut accounts = self.lock();
         write_atomic(&self.file_of(uid), &bytes, Visibility::Private)?;
-        self.lock().insert(uid, withheld);
+        accounts.insert(uid, withheld);
+        drop(accounts);
         self.changed.send_modify(|generation| *generation += 1);
         Ok(())
     }

@@ -266,6 +266,12 @@ impl SectionName {
         }
     }
 
+    /// The section named exactly `name` (no case folding or trimming, unlike `FromStr`):
+    /// for files and protocols where a near miss must be an error.
+    pub fn exact(name: &str) -> Option<SectionName> {
+        SectionName::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     /// `system, hardware, …`: for error messages and help texts.
     pub fn valid_names() -> String {
         SectionName::ALL.map(SectionName::as_str).join(", ")

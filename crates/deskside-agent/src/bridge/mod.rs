@@ -140,36 +140,28 @@ pub fn parse_request(line: &[u8]) -> Result<Request, Failure> {
             "send one JSON request line, e.g. {\"op\":\"userSession\"}",
         ));
     }
-    let mut wire: WireRequest = serde_json::from_str(text).map_err(|e| {
+    let wire: WireRequest = serde_json::from_str(text).map_err(|e| {
         Failure::bad_request(format!(
-            "not a request ({e}); send {{\"op\":\"userSession\"}} or {{\"op\":\"pendingSecrets\"}}"
+            "not a request ({e}); send {{\"op\":\"userSession\"}}, for instance (the ops are {OPS})"
         ))
     })?;
-    let request = match wire.op.as_str() {
-        "userSession" => Request::UserSession,
-        "pendingSecrets" => Request::PendingSecrets,
-        "sharingChoices" => {
-            let names = wire.withheld.take().ok_or_else(|| {
-                Failure::bad_request(
-                    "sharingChoices needs `withheld`: the list of sections not to share",
-                )
-            })?;
-            return withheld_sections(&names).map(|withheld| Request::SharingChoices { withheld });
-        }
-        other => {
-            return Err(Failure::bad_request(format!(
-                "unknown op {:?}; the ops are {OPS}",
-                other.chars().take(64).collect::<String>()
-            )));
-        }
-    };
-    if wire.withheld.is_some() {
-        return Err(Failure::bad_request(format!(
-            "`withheld` belongs to sharingChoices, not {}",
-            wire.op
-        )));
+    match (wire.op.as_str(), wire.withheld) {
+        ("userSession", None) => Ok(Request::UserSession),
+        ("pendingSecrets", None) => Ok(Request::PendingSecrets),
+        ("sharingChoices", Some(names)) => Ok(Request::SharingChoices {
+            withheld: withheld_sections(&names)?,
+        }),
+        ("sharingChoices", None) => Err(Failure::bad_request(
+            "sharingChoices needs `withheld`: the list of sections not to share",
+        )),
+        (op @ ("userSession" | "pendingSecrets"), Some(_)) => Err(Failure::bad_request(format!(
+            "`withheld` belongs to sharingChoices, not {op}"
+        ))),
+        (other, _) => Err(Failure::bad_request(format!(
+            "unknown op {:?}; the ops are {OPS}",
+            other.chars().take(64).collect::<String>()
+        ))),
     }
-    Ok(request)
 }
 
 /// Section names exactly as the snapshot spells them (`software`, not `Software `).
@@ -177,16 +169,13 @@ fn withheld_sections(names: &[String]) -> Result<BTreeSet<SectionName>, Failure>
     names
         .iter()
         .map(|name| {
-            SectionName::ALL
-                .into_iter()
-                .find(|section| section.as_str() == name)
-                .ok_or_else(|| {
-                    Failure::bad_request(format!(
-                        "unknown section {:?}; the sections are {}",
-                        name.chars().take(64).collect::<String>(),
-                        SectionName::valid_names()
-                    ))
-                })
+            SectionName::exact(name).ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "unknown section {:?}; the sections are {}",
+                    name.chars().take(64).collect::<String>(),
+                    SectionName::valid_names()
+                ))
+            })
         })
         .collect()
 }

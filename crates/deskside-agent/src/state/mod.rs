@@ -246,6 +246,10 @@ pub struct DaemonStatus {
 pub struct PolicySummary {
     pub path: PathBuf,
     pub actions: Vec<AcceptedAction>,
+    /// Diagnostics sections the policy lets the agent send on its own (before the users'
+    /// own choices narrow them).
+    #[serde(default)]
+    pub background_sections: Vec<String>,
     /// Why the file on disk is not the policy in force (it is invalid), if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -269,6 +273,12 @@ impl PolicySummary {
                     action: id.as_str().to_owned(),
                     require_consent: rule.require_consent,
                 })
+                .collect(),
+            background_sections: policy
+                .diagnostics
+                .background_sections
+                .iter()
+                .map(|section| section.as_str().to_owned())
                 .collect(),
             error: None,
         }

@@ -67,20 +67,17 @@ impl DiagnosticsPolicy {
         let mut background_sections = BTreeSet::new();
         for (i, item) in list.into_iter().enumerate() {
             // Exact names: a typo must not silently narrow or widen what is sent.
-            let section = SectionName::ALL
-                .into_iter()
-                .find(|s| s.as_str() == item.get_ref())
-                .ok_or_else(|| {
-                    err(
-                        item.span(),
-                        format!("diagnostics.background_sections[{i}]"),
-                        format!(
-                            "{:?} is not a section (sections: {})",
-                            item.get_ref(),
-                            SectionName::valid_names()
-                        ),
-                    )
-                })?;
+            let section = SectionName::exact(item.get_ref()).ok_or_else(|| {
+                err(
+                    item.span(),
+                    format!("diagnostics.background_sections[{i}]"),
+                    format!(
+                        "{:?} is not a section (sections: {})",
+                        item.get_ref(),
+                        SectionName::valid_names()
+                    ),
+                )
+            })?;
             background_sections.insert(section);
         }
         Ok(DiagnosticsPolicy {
