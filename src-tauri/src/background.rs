@@ -1,5 +1,6 @@
 //! Work that runs without the user asking: delivering the outbox, pulling the console's
-//! changes into the cache, and telling the end user when an agent replied. Runs every few
+//! changes into the cache, telling the endpoint agent what the user does not share, and
+//! telling the end user when an agent replied. Runs every few
 //! seconds, and at once when a command pokes `Desktop::wake`; every round ends by pushing
 //! the status bar's state to the window.
 
@@ -41,6 +42,7 @@ pub fn start(app: AppHandle) {
 /// One round: outbox first (the user's own tickets matter most), then the console cache.
 pub async fn sync_once(app: &AppHandle, desktop: &Desktop) {
     deliver_outbox(desktop).await;
+    desktop.tell_agent_sharing().await;
     if let Ok(client) = desktop.staff_client() {
         match desktop.store.sync(&client).await {
             Ok(_) => desktop.mark_synced(Utc::now()),

@@ -4,14 +4,15 @@
 //! through the endpoint agent's local bridge, which vouches for them) and, optionally, an
 //! agent signed in to the console with a staff account.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, Utc};
 use deskside_client::views::{AppStatus, CommandError, Connection, EndUserProfile, StaffProfile};
 use deskside_client::{ApiError, Auth, Client, LocalStore, agent_bridge};
-use deskside_diagnostics::Snapshot;
+use deskside_diagnostics::{SectionName, Snapshot};
 
 use crate::credentials;
 use crate::settings::Settings;
@@ -37,6 +38,9 @@ pub struct Desktop {
     /// One outbox delivery at a time: a submit and the background loop would otherwise
     /// race (harmless for the server, which deduplicates, but each would report less).
     pub delivering: tokio::sync::Mutex<()>,
+    /// The endpoint agent has the user's remembered sharing choices (told once per run
+    /// and after every change; the agent keeps them across its restarts).
+    agent_knows_sharing: AtomicBool,
 }
 
 #[derive(Default)]
@@ -86,6 +90,7 @@ impl Desktop {
             screenshots: Mutex::new(HashMap::new()),
             wake: tokio::sync::Notify::new(),
             delivering: tokio::sync::Mutex::new(()),
+            agent_knows_sharing: AtomicBool::new(false),
         })
     }
 
@@ -331,6 +336,49 @@ impl Desktop {
 
     pub fn agent_socket(&self) -> &Path {
         &self.agent_socket
+    }
+
+    // ------------------------------------------------------------ sharing choices
+
+    /// The sections the user switched off in Get help last time, if they have chosen.
+    pub fn withheld_sections(&self) -> Option<BTreeSet<SectionName>> {
+        lock(&self.settings).withheld_sections().cloned()
+    }
+
+    /// Remembers what the user switched off; the agent is told next (see
+    /// [`Desktop::tell_agent_sharing`]).
+    pub fn remember_withheld_sections(
+        &self,
+        withheld: BTreeSet<SectionName>,
+    ) -> Result<(), CommandError> {
+        let mut settings = lock(&self.settings);
+        if settings.withheld_sections() != Some(&withheld) {
+            settings.remember_withheld_sections(withheld)?;
+            self.agent_knows_sharing.store(false, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// Tells the endpoint agent what the user does not want it to send on its own, unless
+    /// it already knows; an agent out of reach is told on a later round.
+    pub async fn tell_agent_sharing(&self) {
+        if self.agent_knows_sharing.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(withheld) = self.withheld_sections() else {
+            return;
+        };
+        match agent_bridge::sharing_choices(&self.agent_socket, &withheld).await {
+            Ok(_) => {
+                // Only if nothing changed meanwhile; otherwise the next round tells again.
+                if self.withheld_sections().as_ref() == Some(&withheld) {
+                    self.agent_knows_sharing.store(true, Ordering::SeqCst);
+                }
+            }
+            Err(error) => {
+                tracing::info!("the agent does not have the user's sharing choices yet: {error}");
+            }
+        }
     }
 }
 

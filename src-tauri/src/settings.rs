@@ -1,8 +1,12 @@
-//! The app's settings file (`settings.json` in the data directory): only what is not a
-//! secret. The server URL can be overridden with `DESKSIDE_SERVER_URL` (deployments push it
-//! that way); the app then shows the setting as locked.
+//! The app's settings file (`settings.json` in the data directory, which is the signed-in
+//! user's own): only what is not a secret. The server URL can be overridden with
+//! `DESKSIDE_SERVER_URL` (deployments push it that way); the app then shows the setting as
+//! locked. It also remembers which diagnostics sections the user switched off in Get help.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+
+use deskside_diagnostics::SectionName;
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +19,8 @@ const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 #[serde(rename_all = "camelCase", default)]
 struct SettingsFile {
     server_url: Option<String>,
+    /// The sections switched off at the last Get help submission; `None` until then.
+    withheld_sections: Option<BTreeSet<SectionName>>,
 }
 
 #[derive(Debug)]
@@ -53,7 +59,7 @@ impl Settings {
         self.env_url.is_some()
     }
 
-    /// Saves a new server URL (atomically: a crash leaves the old file or the new one).
+    /// Saves a new server URL.
     pub fn set_server_url(&mut self, url: &str) -> Result<(), CommandError> {
         if self.server_url_locked() {
             return Err(CommandError::new(
@@ -64,6 +70,25 @@ impl Settings {
         let url = normalise_server_url(url)?;
         let mut file = self.file.clone();
         file.server_url = Some(url);
+        self.save(file)
+    }
+
+    /// What the user switched off last time, if they have chosen yet.
+    pub fn withheld_sections(&self) -> Option<&BTreeSet<SectionName>> {
+        self.file.withheld_sections.as_ref()
+    }
+
+    pub fn remember_withheld_sections(
+        &mut self,
+        withheld: BTreeSet<SectionName>,
+    ) -> Result<(), CommandError> {
+        let mut file = self.file.clone();
+        file.withheld_sections = Some(withheld);
+        self.save(file)
+    }
+
+    /// Saves atomically: a crash leaves the old file or the new one.
+    fn save(&mut self, file: SettingsFile) -> Result<(), CommandError> {
         let text = serde_json::to_vec_pretty(&file)
             .map_err(|e| CommandError::new("internal", e.to_string()))?;
         let temporary = self.path.with_extension("json.tmp");
@@ -118,6 +143,21 @@ mod tests {
             let got = normalise_server_url(input).ok();
             assert_eq!(got.as_deref(), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn switched_off_sections_are_remembered() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::load(dir.path());
+        assert!(settings.withheld_sections().is_none());
+        let withheld: BTreeSet<_> = [SectionName::Processes, SectionName::Software].into();
+        settings
+            .remember_withheld_sections(withheld.clone())
+            .unwrap();
+        assert_eq!(
+            Settings::load(dir.path()).withheld_sections(),
+            Some(&withheld)
+        );
     }
 
     #[test]

@@ -31,6 +31,25 @@ const LONG_POLL_GRACE: Duration = Duration::from_secs(15);
 const MESSAGE_MAX: usize = 300;
 
 /// Why a call failed, sorted by what to do next.
+/// Why the agent sends a snapshot: the server records it beside the snapshot, so staff can
+/// tell the agent's own uploads from what the user attached to a ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadSource {
+    /// The periodic upload.
+    Background,
+    /// A `diagnostics.collect` order ("Refresh now").
+    OnRequest,
+}
+
+impl UploadSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UploadSource::Background => "background",
+            UploadSource::OnRequest => "on_request",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
     /// No answer: DNS, connection refused or reset, TLS, timeout. Retry with backoff.
@@ -335,13 +354,17 @@ impl ApiClient {
         json_answer(request.send().await).await
     }
 
-    pub async fn upload_snapshot(&self, snapshot: &Snapshot) -> Result<(), ApiError> {
+    /// Uploads a snapshot, saying why it was taken (`?source=`; a server that predates the
+    /// parameter ignores it).
+    pub async fn upload_snapshot(
+        &self,
+        snapshot: &Snapshot,
+        source: UploadSource,
+    ) -> Result<(), ApiError> {
+        let mut url = self.url(&["agent", "snapshots"]);
+        url.query_pairs_mut().append_pair("source", source.as_str());
         let request = self
-            .request(
-                reqwest::Method::POST,
-                self.url(&["agent", "snapshots"]),
-                UPLOAD_TIMEOUT,
-            )
+            .request(reqwest::Method::POST, url, UPLOAD_TIMEOUT)
             .json(snapshot);
         empty_answer(request.send().await).await
     }

@@ -2,7 +2,8 @@
 //! `enroll`, `status`, and `daemon` for `run`); `main` only parses the command line, sets up
 //! logging and maps results to exit codes. Shared pieces: `state` (the state directory and
 //! the credential store), `client` (the server's agent API), `orders` (verify, execute,
-//! report), `bridge` (the local socket the user's desktop app talks to) and `backoff`.
+//! report), `bridge` (the local socket the user's desktop app talks to), `sharing` (which
+//! diagnostics sections the agent may send on its own) and `backoff`.
 
 mod backoff;
 mod bridge;
@@ -11,6 +12,7 @@ mod daemon;
 mod diagnose;
 mod enroll;
 mod orders;
+mod sharing;
 mod state;
 mod status;
 

@@ -287,6 +287,18 @@ pub fn render(report: &StatusReport, now: DateTime<Utc>) -> String {
             accepted.join(", ")
         },
     );
+    let sections = &policy.summary.background_sections;
+    line(
+        "  sends",
+        &if sections.is_empty() {
+            "no diagnostics".to_owned()
+        } else {
+            format!(
+                "{} diagnostics, less what local users switched off",
+                sections.join(", ")
+            )
+        },
+    );
     if let Some(error) = &policy.summary.error {
         line("  error", error);
     }
@@ -364,6 +376,7 @@ mod tests {
                             require_consent: true,
                         },
                     ],
+                    background_sections: vec!["system".into()],
                     error: None,
                 },
             }),
@@ -375,6 +388,7 @@ mod tests {
                         action: "account.reset_password".into(),
                         require_consent: true,
                     }],
+                    background_sections: vec!["system".into(), "network".into()],
                     error: None,
                 },
             },
@@ -388,5 +402,9 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("in force in the daemon"), "{text}");
+        assert!(
+            text.contains("sends:      system, network diagnostics"),
+            "{text}"
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! The desktop app's side of the agent's local bridge: how the app, running as the signed-in
 //! user, gets a requester session and the user's temporary passwords from the device's
-//! agent, which holds the device credential the user may not read.
+//! agent, which holds the device credential the user may not read, and tells it which
+//! diagnostics sections the user does not want shared.
 //!
 //! One Unix-socket connection per call: one JSON request line, one JSON answer line. The
 //! agent learns who is asking from the kernel (the socket's peer credentials), so nothing
@@ -140,6 +141,22 @@ pub async fn pending_secrets(socket: &Path) -> Result<Vec<PendingSecret>, Bridge
     }
     let answer: Secrets = call(socket, r#"{"op":"pendingSecrets"}"#).await?;
     Ok(answer.secrets)
+}
+
+/// Tells the agent which diagnostics sections the user this process runs as switched off
+/// (the whole list; empty switches everything back on). The agent leaves them out of what
+/// it sends on its own and answers with what it now keeps out.
+pub async fn sharing_choices(
+    socket: &Path,
+    withheld: &std::collections::BTreeSet<deskside_diagnostics::SectionName>,
+) -> Result<Vec<deskside_diagnostics::SectionName>, BridgeError> {
+    #[derive(Deserialize)]
+    struct Kept {
+        withheld: Vec<deskside_diagnostics::SectionName>,
+    }
+    let request = serde_json::json!({"op": "sharingChoices", "withheld": withheld}).to_string();
+    let answer: Kept = call(socket, &request).await?;
+    Ok(answer.withheld)
 }
 
 /// Failure answers: `{"ok":false,"code":…,"message":…}`.

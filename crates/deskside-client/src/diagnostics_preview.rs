@@ -1,8 +1,10 @@
 //! What "Get help" shows of a local diagnostics snapshot before anything is sent, and the
 //! snapshot trimmed to the sections the user kept.
 
+use std::collections::BTreeSet;
+
 use deskside_diagnostics::{
-    Finding, FindingRules, Probe, SectionName, Severity, Snapshot, format_bytes,
+    Finding, FindingRules, Probe, SectionName, Severity, Snapshot, WithheldBy, format_bytes,
 };
 
 use crate::views::{DiagnosticsPreview, DiagnosticsSection, FindingHint, HintSeverity};
@@ -11,17 +13,43 @@ use crate::views::{DiagnosticsPreview, DiagnosticsSection, FindingHint, HintSeve
 /// logs recorded) start unticked; the user may still include them.
 const PRIVATE_BY_DEFAULT: [SectionName; 2] = [SectionName::Processes, SectionName::Logs];
 
-pub fn preview(snapshot: &Snapshot) -> DiagnosticsPreview {
+/// The preview, its toggles set from the sections the user switched off last time
+/// (`remembered`), or from the defaults when they have not chosen yet.
+pub fn preview(
+    snapshot: &Snapshot,
+    remembered: Option<&BTreeSet<SectionName>>,
+) -> DiagnosticsPreview {
     let sections = SectionName::ALL
         .into_iter()
-        .filter_map(|name| section(snapshot, name))
+        .filter_map(|name| section(snapshot, name, remembered))
         .collect();
     DiagnosticsPreview {
         collected_at: snapshot.collected_at,
         duration_ms: snapshot.duration_ms,
         sections,
         hints: local_findings(snapshot).iter().map(hint).collect(),
+        remembered_choices: remembered.is_some(),
     }
+}
+
+/// The sections the user switched off, given those they kept (by id).
+pub fn withheld_sections(included: &[String]) -> BTreeSet<SectionName> {
+    SectionName::ALL
+        .into_iter()
+        .filter(|name| !included.iter().any(|id| id == name.as_str()))
+        .collect()
+}
+
+/// What is attached to the ticket: the sections the user kept, and every other section
+/// the snapshot held marked as not shared by the user (not silently missing).
+pub fn attachment(snapshot: &Snapshot, included: &[String]) -> Snapshot {
+    let mut kept = keep_sections(snapshot, included);
+    for name in withheld_sections(included) {
+        if snapshot.section_status(name).is_some() {
+            kept.withhold(name, WithheldBy::User);
+        }
+    }
+    kept
 }
 
 /// Findings judged on this computer; its own clock is the reference, so no skew is judged.
@@ -64,7 +92,11 @@ pub fn keep_sections(snapshot: &Snapshot, included: &[String]) -> Snapshot {
     kept
 }
 
-fn section(snapshot: &Snapshot, name: SectionName) -> Option<DiagnosticsSection> {
+fn section(
+    snapshot: &Snapshot,
+    name: SectionName,
+    remembered: Option<&BTreeSet<SectionName>>,
+) -> Option<DiagnosticsSection> {
     let status = snapshot.section_status(name)?;
     let only = keep_sections(snapshot, &[name.as_str().to_owned()]);
     let size_bytes = serde_json::to_vec(&only)
@@ -81,7 +113,10 @@ fn section(snapshot: &Snapshot, name: SectionName) -> Option<DiagnosticsSection>
         },
         unavailable_reason: status.err().map(str::to_owned),
         size_bytes: u32::try_from(size_bytes).unwrap_or(u32::MAX),
-        included_by_default: !PRIVATE_BY_DEFAULT.contains(&name),
+        included_by_default: match remembered {
+            Some(withheld) => !withheld.contains(&name),
+            None => !PRIVATE_BY_DEFAULT.contains(&name),
+        },
     })
 }
 
@@ -208,7 +243,8 @@ mod tests {
 
     #[test]
     fn every_present_section_is_previewed_and_private_ones_start_unticked() {
-        let preview = preview(&fixture());
+        let preview = preview(&fixture(), None);
+        assert!(!preview.remembered_choices);
         let ids: Vec<_> = preview.sections.iter().map(|s| s.id.as_str()).collect();
         assert!(
             ids.contains(&"system") && ids.contains(&"hardware"),
@@ -221,6 +257,34 @@ mod tests {
                 assert!(section.size_bytes > 0, "{}", section.id);
             }
         }
+    }
+
+    #[test]
+    fn the_toggles_start_from_what_the_user_switched_off_last_time() {
+        let remembered = withheld_sections(&["system".to_owned(), "processes".to_owned()]);
+        assert!(!remembered.contains(&SectionName::Processes));
+        assert!(remembered.contains(&SectionName::Software));
+        let preview = preview(&fixture(), Some(&remembered));
+        assert!(preview.remembered_choices);
+        for section in &preview.sections {
+            let kept = section.id == "system" || section.id == "processes";
+            assert_eq!(section.included_by_default, kept, "{}", section.id);
+        }
+    }
+
+    #[test]
+    fn the_attachment_marks_what_the_user_switched_off() {
+        let attached = attachment(&fixture(), &["system".to_owned()]);
+        assert!(attached.system().is_some());
+        assert_eq!(
+            attached.section_status(SectionName::Processes),
+            Some(Err("not shared by the user"))
+        );
+        assert_eq!(
+            attached.withheld.get(&SectionName::Software),
+            Some(&WithheldBy::User)
+        );
+        assert!(!attached.withheld.contains_key(&SectionName::System));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 pub mod agent_bridge;
 pub mod api;
 pub mod cache;
+pub mod device_panel;
 pub mod diagnostics_preview;
 pub mod outbox;
 mod store;

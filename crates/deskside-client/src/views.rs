@@ -127,6 +127,9 @@ pub struct DiagnosticsPreview {
     pub sections: Vec<DiagnosticsSection>,
     /// Problems found, most severe first, in plain words.
     pub hints: Vec<FindingHint>,
+    /// The toggles (`included_by_default`) are the user's own choices from last time
+    /// rather than the app's defaults.
+    pub remembered_choices: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -142,7 +145,7 @@ pub struct DiagnosticsSection {
     #[ts(type = "number")]
     pub size_bytes: u32,
     /// Off by default for sections that may say more than the user expects (logs,
-    /// processes); the user decides.
+    /// processes), and for those the user switched off last time; the user decides.
     pub included_by_default: bool,
 }
 
@@ -457,6 +460,39 @@ pub struct SnapshotInfo {
     pub received_at: DateTime<Utc>,
     #[ts(type = "number")]
     pub size_bytes: i64,
+    /// Who sent it (a server that predates sources only had the agent's own uploads).
+    #[serde(default)]
+    pub source: SnapshotSource,
+    /// For `ticket`: the ticket the user attached it to.
+    #[serde(default)]
+    #[ts(type = "number | null")]
+    pub ticket_id: Option<i64>,
+    /// `HD-1042`.
+    #[serde(default)]
+    pub ticket_number: Option<String>,
+}
+
+/// Where a stored snapshot came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotSource {
+    /// The agent's periodic upload.
+    #[default]
+    Background,
+    /// A fresh snapshot an agent asked for ("Refresh now").
+    OnRequest,
+    /// Attached to a ticket by the device's user, with the sections they chose.
+    Ticket,
+}
+
+/// Who kept a section out of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum WithheldBy {
+    /// The device's user chose not to share it.
+    User,
+    /// The device's policy keeps it out of what the agent sends on its own.
+    Policy,
 }
 
 /// The device panel.
@@ -479,6 +515,8 @@ pub struct SnapshotSection {
     pub title: String,
     #[ts(type = "unknown")]
     pub data: JsonValue,
+    /// Set when the section was deliberately not sent (its data then says why).
+    pub withheld_by: Option<WithheldBy>,
 }
 
 /// One action of the remediation catalog.

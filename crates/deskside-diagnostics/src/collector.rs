@@ -204,11 +204,11 @@ impl Collector {
                 Err(reason) => {
                     for section in [SectionName::Hardware, SectionName::Processes] {
                         if wants(section) {
-                            set_unavailable(&mut snapshot, section, reason);
+                            snapshot.set_unavailable(section, reason);
                         }
                     }
                     if network.is_some() {
-                        set_unavailable(&mut snapshot, SectionName::Network, reason);
+                        snapshot.set_unavailable(SectionName::Network, reason);
                     }
                 }
             }
@@ -243,15 +243,6 @@ fn join<T>(handle: thread::ScopedJoinHandle<'_, Probe<T>>) -> Probe<T> {
     handle
         .join()
         .unwrap_or_else(|_| Probe::unavailable("the probe failed unexpectedly"))
-}
-
-fn set_unavailable(snapshot: &mut Snapshot, section: SectionName, reason: &str) {
-    match section {
-        SectionName::Hardware => snapshot.hardware = Some(Probe::unavailable(reason)),
-        SectionName::Processes => snapshot.processes = Some(Probe::unavailable(reason)),
-        SectionName::Network => snapshot.network = Some(Probe::unavailable(reason)),
-        _ => {}
-    }
 }
 
 /// sysinfo's containers, created empty and filled on first use, so that a snapshot of two

@@ -23,4 +23,4 @@ pub use collector::{CacheTtls, Collector, CollectorOptions, SnapshotRequest, col
 pub use diff::{SnapshotDiff, diff};
 pub use findings::{Finding, FindingRules, Severity, SuggestedFix, findings};
 pub use sections::network::NetworkChecks;
-pub use snapshot::{Probe, SCHEMA_VERSION, SectionName, Snapshot, UnknownSection};
+pub use snapshot::{Probe, SCHEMA_VERSION, SectionName, Snapshot, UnknownSection, WithheldBy};

@@ -37,8 +37,13 @@ pub struct Snapshot {
     /// Sections served from the collector's cache, with the time they were really read.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub cached_sections: BTreeMap<SectionName, DateTime<Utc>>,
-    // A section left out (not requested, or withheld by the user) is absent; a section that
-    // was requested is always present, as data or as a reason.
+    /// Sections deliberately kept out, and by whom. Each is also present as `Unavailable`
+    /// with a plain reason, so a reader that predates this field still shows "not shared"
+    /// rather than an empty section.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub withheld: BTreeMap<SectionName, WithheldBy>,
+    // A section left out (not requested) is absent; a section that was requested or
+    // withheld is always present, as data or as a reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub system: Option<Probe<SystemInfo>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -67,6 +72,7 @@ impl Snapshot {
             agent_version: env!("CARGO_PKG_VERSION").to_owned(),
             platform: std::env::consts::OS.to_owned(),
             cached_sections: BTreeMap::new(),
+            withheld: BTreeMap::new(),
             system: None,
             hardware: None,
             network: None,
@@ -96,6 +102,28 @@ impl Snapshot {
             SectionName::Software => status(&self.software),
             SectionName::Logs => status(&self.logs),
         }
+    }
+
+    /// Marks `section` as unavailable for `reason`, whatever it held.
+    pub fn set_unavailable(&mut self, section: SectionName, reason: &str) {
+        match section {
+            SectionName::System => self.system = Some(Probe::unavailable(reason)),
+            SectionName::Hardware => self.hardware = Some(Probe::unavailable(reason)),
+            SectionName::Network => self.network = Some(Probe::unavailable(reason)),
+            SectionName::Processes => self.processes = Some(Probe::unavailable(reason)),
+            SectionName::Services => self.services = Some(Probe::unavailable(reason)),
+            SectionName::Printers => self.printers = Some(Probe::unavailable(reason)),
+            SectionName::Software => self.software = Some(Probe::unavailable(reason)),
+            SectionName::Logs => self.logs = Some(Probe::unavailable(reason)),
+        }
+    }
+
+    /// Keeps `section` out of this snapshot on `by`'s behalf: its data (if any) is dropped
+    /// and it reads as withheld, never as empty.
+    pub fn withhold(&mut self, section: SectionName, by: WithheldBy) {
+        self.set_unavailable(section, by.reason());
+        self.cached_sections.remove(&section);
+        self.withheld.insert(section, by);
     }
 
     pub fn system(&self) -> Option<&SystemInfo> {
@@ -180,6 +208,26 @@ impl<T> From<Result<T, String>> for Probe<T> {
     }
 }
 
+/// Who kept a section out of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WithheldBy {
+    /// The signed-in user switched it off (in Get help, remembered for their machine).
+    User,
+    /// The endpoint's policy keeps it out of what the agent sends on its own.
+    Policy,
+}
+
+impl WithheldBy {
+    /// The unavailability reason a withheld section carries.
+    pub fn reason(self) -> &'static str {
+        match self {
+            WithheldBy::User => "not shared by the user",
+            WithheldBy::Policy => "not shared: this device's policy keeps it out of uploads",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SectionName {
@@ -216,6 +264,12 @@ impl SectionName {
             SectionName::Software => "software",
             SectionName::Logs => "logs",
         }
+    }
+
+    /// The section named exactly `name` (no case folding or trimming, unlike `FromStr`):
+    /// for files and protocols where a near miss must be an error.
+    pub fn exact(name: &str) -> Option<SectionName> {
+        SectionName::ALL.into_iter().find(|s| s.as_str() == name)
     }
 
     /// `system, hardware, …`: for error messages and help texts.
@@ -281,6 +335,37 @@ mod tests {
             serde_json::to_string(&no).unwrap(),
             r#"{"unavailable":{"reason":"no systemd"}}"#
         );
+    }
+
+    #[test]
+    fn a_withheld_section_reads_as_unavailable_with_who_withheld_it() {
+        let at = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut snapshot = Snapshot::empty(at);
+        snapshot.cached_sections.insert(SectionName::Software, at);
+        snapshot.withhold(SectionName::Software, WithheldBy::User);
+        snapshot.withhold(SectionName::Logs, WithheldBy::Policy);
+        assert_eq!(
+            snapshot.section_status(SectionName::Software),
+            Some(Err("not shared by the user"))
+        );
+        assert!(snapshot.cached_sections.is_empty());
+        let json = serde_json::to_value(&snapshot).unwrap();
+        assert_eq!(
+            json["withheld"],
+            serde_json::json!({"software": "user", "logs": "policy"})
+        );
+        assert_eq!(
+            json["software"]["unavailable"]["reason"],
+            "not shared by the user"
+        );
+        // An older agent's snapshot has no such field.
+        let old: Snapshot = serde_json::from_str(
+            r#"{"schemaVersion":1,"collectedAt":"2026-01-01T00:00:00Z","durationMs":5}"#,
+        )
+        .unwrap();
+        assert!(old.withheld.is_empty());
     }
 
     #[test]

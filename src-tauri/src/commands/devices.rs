@@ -1,17 +1,16 @@
 //! The ticket view's Device and Actions tabs, and the approvals inbox.
 
-use deskside_client::diagnostics_preview;
 use deskside_client::views::{
     ActionRequestDraft, ActionRequestView, CatalogAction, CommandError, DevicePanel,
-    SnapshotSection,
 };
-use deskside_diagnostics::SectionName;
+use deskside_client::{device_panel, diagnostics_preview};
 use tauri::State;
 
 use super::CommandResult;
 use crate::Desktop;
 
-/// The device's latest diagnostics by section, its findings and stored snapshots.
+/// The device's latest diagnostics by section, its findings and stored snapshots, each
+/// with its source (the agent's own upload, one an agent asked for, or the user's ticket).
 #[tauri::command]
 pub async fn device_panel(
     desktop: State<'_, Desktop>,
@@ -38,58 +37,13 @@ pub async fn device_panel(
                         .collect(),
                     device: detail.device,
                     snapshots,
-                    sections: document.map(|doc| sections(&doc)).unwrap_or_default(),
+                    sections: document
+                        .map(|doc| device_panel::sections(&doc))
+                        .unwrap_or_default(),
                 })
             }
         })
         .await
-}
-
-/// The snapshot document's sections in a fixed order; a newer agent's extra sections are
-/// kept at the end so nothing it sent is hidden.
-fn sections(document: &serde_json::Value) -> Vec<SnapshotSection> {
-    let Some(object) = document.as_object() else {
-        return Vec::new();
-    };
-    let known: Vec<&str> = SectionName::ALL.iter().map(|s| s.as_str()).collect();
-    let mut sections: Vec<SnapshotSection> = SectionName::ALL
-        .iter()
-        .filter_map(|name| {
-            object.get(name.as_str()).map(|data| SnapshotSection {
-                id: name.as_str().to_owned(),
-                title: title_case(name.as_str()),
-                data: data.clone(),
-            })
-        })
-        .collect();
-    const HEADER_FIELDS: [&str; 5] = [
-        "schemaVersion",
-        "collectedAt",
-        "durationMs",
-        "agentVersion",
-        "platform",
-    ];
-    for (key, data) in object {
-        if !known.contains(&key.as_str())
-            && !HEADER_FIELDS.contains(&key.as_str())
-            && key != "cachedSections"
-        {
-            sections.push(SnapshotSection {
-                id: key.clone(),
-                title: title_case(key),
-                data: data.clone(),
-            });
-        }
-    }
-    sections
-}
-
-fn title_case(id: &str) -> String {
-    let mut chars = id.chars();
-    chars
-        .next()
-        .map(|first| first.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
 }
 
 #[tauri::command]

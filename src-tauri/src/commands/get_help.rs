@@ -15,7 +15,8 @@ use super::CommandResult;
 use crate::desktop::lock;
 use crate::{Desktop, background, screenshot};
 
-/// Reads this computer's diagnostics (a fraction of a second) for the user to review.
+/// Reads this computer's diagnostics (a fraction of a second) for the user to review, the
+/// toggles as the user left them last time.
 #[tauri::command]
 pub async fn collect_diagnostics(desktop: State<'_, Desktop>) -> CommandResult<DiagnosticsPreview> {
     let snapshot = tokio::task::spawn_blocking(|| {
@@ -23,7 +24,8 @@ pub async fn collect_diagnostics(desktop: State<'_, Desktop>) -> CommandResult<D
     })
     .await
     .map_err(|e| CommandError::new("internal", format!("diagnostics stopped: {e}")))?;
-    let preview = diagnostics_preview::preview(&snapshot);
+    let remembered = desktop.withheld_sections();
+    let preview = diagnostics_preview::preview(&snapshot, remembered.as_ref());
     *lock(&desktop.diagnostics) = Some(snapshot);
     Ok(preview)
 }
@@ -72,6 +74,16 @@ pub async fn submit_ticket(
         .enqueue_ticket_with_attachments(&new, &attachments)?;
     if let Some(id) = &draft.screenshot_id {
         lock(&desktop.screenshots).remove(id);
+    }
+    // What the user switched off stays off: next time in Get help, and in what the agent
+    // sends on its own. Only a choice made over a preview counts. A failure here must not
+    // lose the ticket, which is queued already.
+    if lock(&desktop.diagnostics).is_some() {
+        let withheld = diagnostics_preview::withheld_sections(&draft.included_sections);
+        match desktop.remember_withheld_sections(withheld) {
+            Ok(()) => desktop.tell_agent_sharing().await,
+            Err(error) => tracing::warn!("cannot remember the sharing choices: {}", error.message),
+        }
     }
 
     let report = background::deliver_outbox(&desktop).await;
@@ -165,7 +177,7 @@ fn attachments(desktop: &Desktop, draft: &TicketDraft) -> CommandResult<Vec<Outg
                 "The diagnostics preview is gone; open Get help again to read them.",
             )
         })?;
-        let kept = diagnostics_preview::keep_sections(&snapshot, &draft.included_sections);
+        let kept = diagnostics_preview::attachment(&snapshot, &draft.included_sections);
         let bytes =
             serde_json::to_vec(&kept).map_err(|e| CommandError::new("internal", e.to_string()))?;
         attachments.push(OutgoingAttachment {

@@ -9,4 +9,9 @@ export type DiagnosticsPreview = { collectedAt: string, durationMs: number, sect
 /**
  * Problems found, most severe first, in plain words.
  */
-hints: Array<FindingHint>, };
+hints: Array<FindingHint>, 
+/**
+ * The toggles (`included_by_default`) are the user's own choices from last time
+ * rather than the app's defaults.
+ */
+rememberedChoices: boolean, };

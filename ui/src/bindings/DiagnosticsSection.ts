@@ -15,6 +15,6 @@ summary: Array<string>,
 unavailableReason: string | null, sizeBytes: number, 
 /**
  * Off by default for sections that may say more than the user expects (logs,
- * processes); the user decides.
+ * processes), and for those the user switched off last time; the user decides.
  */
 includedByDefault: boolean, };

@@ -4,9 +4,11 @@ import type { Category } from "../bindings/Category";
 import type { HintSeverity } from "../bindings/HintSeverity";
 import type { Impact } from "../bindings/Impact";
 import type { Priority } from "../bindings/Priority";
+import type { SnapshotInfo } from "../bindings/SnapshotInfo";
 import type { Status } from "../bindings/Status";
 import type { Tier } from "../bindings/Tier";
 import type { Urgency } from "../bindings/Urgency";
+import type { WithheldBy } from "../bindings/WithheldBy";
 
 export const CATEGORIES: readonly Category[] = [
   "hardware",
@@ -158,4 +160,21 @@ export const HINT_TONE: Record<HintSeverity, Tone> = {
   info: "info",
   warning: "warning",
   critical: "danger",
+};
+
+/** Where a stored snapshot came from, for agents: the device's own report or the user's. */
+export function snapshotSourceLabel(snapshot: Pick<SnapshotInfo, "source" | "ticketNumber">): string {
+  switch (snapshot.source) {
+    case "background":
+      return "Sent by the computer in the background";
+    case "on_request":
+      return "Collected on request (Refresh now)";
+    case "ticket":
+      return snapshot.ticketNumber ? `Attached to ${snapshot.ticketNumber} by the user` : "Attached to a ticket by the user";
+  }
+}
+
+export const WITHHELD_LABEL: Record<WithheldBy, string> = {
+  user: "Not shared by the user",
+  policy: "Not sent: the device's policy keeps it private",
 };

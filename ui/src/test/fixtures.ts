@@ -213,6 +213,7 @@ export function makeDiagnostics(overrides: Partial<DiagnosticsPreview> = {}): Di
         suggestedAction: "disk.clean_temp",
       },
     ],
+    rememberedChoices: false,
     ...overrides,
   };
 }

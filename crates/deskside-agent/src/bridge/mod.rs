@@ -14,6 +14,11 @@
 //! - `{"op":"pendingSecrets"}` → the temporary passwords waiting for the peer's account (and
 //!   nobody else's), deleted once the answer is written:
 //!   `{"ok":true,"secrets":[{"orderId","account","password","createdAt"}]}`.
+//! - `{"op":"sharingChoices","withheld":["processes","software"]}` → remembers, for the
+//!   peer's account, the diagnostics sections its user switched off (the whole list, each a
+//!   section name; `[]` switches everything back on), which the agent then leaves out of
+//!   what it sends on its own ([`crate::sharing`]); answers
+//!   `{"ok":true,"localUser":NAME,"withheld":[…]}`.
 //! - Failures: `{"ok":false,"code":…,"message":…}` with the codes of [`Failure`].
 //!
 //! Requests are at most [`MAX_REQUEST_BYTES`] and must arrive within [`READ_TIMEOUT`]; each
@@ -35,15 +40,19 @@ pub mod accounts;
 #[cfg(unix)]
 mod unix;
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use deskside_diagnostics::SectionName;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::client::{ApiClient, ApiError};
 use crate::orders::PendingSecret;
+use crate::sharing::SharingChoices;
 
 pub const SOCKET_ENV: &str = "DESKSIDE_AGENT_SOCKET";
 /// Largest request line accepted.
@@ -87,6 +96,8 @@ pub struct BridgeSetup {
     pub client: ApiClient,
     pub server_url: String,
     pub pending_secrets_dir: PathBuf,
+    /// Where `sharingChoices` are kept.
+    pub sharing: Arc<SharingChoices>,
     pub shutdown: watch::Receiver<bool>,
 }
 
@@ -111,18 +122,24 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
 }
 
 /// A request line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
     UserSession,
     PendingSecrets,
+    SharingChoices { withheld: BTreeSet<SectionName> },
 }
 
-/// A request as sent: `{"op": …}` and nothing else (a client cannot name a user).
+/// A request as sent: `{"op": …}` (and `withheld` for `sharingChoices`), nothing else (a
+/// client cannot name a user).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct WireRequest {
     op: String,
+    #[serde(default)]
+    withheld: Option<Vec<String>>,
 }
+
+const OPS: &str = "userSession, pendingSecrets and sharingChoices";
 
 /// Parses a request line (a trailing newline is optional).
 pub fn parse_request(line: &[u8]) -> Result<Request, Failure> {
@@ -136,17 +153,42 @@ pub fn parse_request(line: &[u8]) -> Result<Request, Failure> {
     }
     let wire: WireRequest = serde_json::from_str(text).map_err(|e| {
         Failure::bad_request(format!(
-            "not a request ({e}); send {{\"op\":\"userSession\"}} or {{\"op\":\"pendingSecrets\"}}"
+            "not a request ({e}); send {{\"op\":\"userSession\"}}, for instance (the ops are {OPS})"
         ))
     })?;
-    match wire.op.as_str() {
-        "userSession" => Ok(Request::UserSession),
-        "pendingSecrets" => Ok(Request::PendingSecrets),
-        other => Err(Failure::bad_request(format!(
-            "unknown op {:?}; the ops are userSession and pendingSecrets",
+    match (wire.op.as_str(), wire.withheld) {
+        ("userSession", None) => Ok(Request::UserSession),
+        ("pendingSecrets", None) => Ok(Request::PendingSecrets),
+        ("sharingChoices", Some(names)) => Ok(Request::SharingChoices {
+            withheld: withheld_sections(&names)?,
+        }),
+        ("sharingChoices", None) => Err(Failure::bad_request(
+            "sharingChoices needs `withheld`: the list of sections not to share",
+        )),
+        (op @ ("userSession" | "pendingSecrets"), Some(_)) => Err(Failure::bad_request(format!(
+            "`withheld` belongs to sharingChoices, not {op}"
+        ))),
+        (other, _) => Err(Failure::bad_request(format!(
+            "unknown op {:?}; the ops are {OPS}",
             other.chars().take(64).collect::<String>()
         ))),
     }
+}
+
+/// Section names exactly as the snapshot spells them (`software`, not `Software `).
+fn withheld_sections(names: &[String]) -> Result<BTreeSet<SectionName>, Failure> {
+    names
+        .iter()
+        .map(|name| {
+            SectionName::exact(name).ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "unknown section {:?}; the sections are {}",
+                    name.chars().take(64).collect::<String>(),
+                    SectionName::valid_names()
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `{"ok":true,…}` for `userSession`.
@@ -167,6 +209,15 @@ pub struct SessionAnswer<'a> {
 pub struct SecretsAnswer<'a> {
     pub ok: bool,
     pub secrets: Vec<&'a PendingSecret>,
+}
+
+/// `{"ok":true,"localUser":…,"withheld":[…]}` for `sharingChoices`: what is now kept.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SharingAnswer<'a> {
+    pub ok: bool,
+    pub local_user: &'a str,
+    pub withheld: &'a BTreeSet<SectionName>,
 }
 
 /// `{"ok":false,"code":…,"message":…}`. Codes: `bad_request` (malformed, oversized or late
@@ -236,6 +287,20 @@ mod tests {
             parse_request(b" {\"op\":\"pendingSecrets\"} "),
             Ok(Request::PendingSecrets)
         );
+        assert_eq!(
+            parse_request(
+                br#"{"op":"sharingChoices","withheld":["processes","software","processes"]}"#
+            ),
+            Ok(Request::SharingChoices {
+                withheld: [SectionName::Processes, SectionName::Software].into()
+            })
+        );
+        assert_eq!(
+            parse_request(br#"{"op":"sharingChoices","withheld":[]}"#),
+            Ok(Request::SharingChoices {
+                withheld: BTreeSet::new()
+            })
+        );
         for bad in [
             &b""[..],
             b"\n",
@@ -246,6 +311,11 @@ mod tests {
             b"[1,2]",
             b"{\"op\":\"userSession\"} {\"op\":\"userSession\"}",
             b"\xff\xfe",
+            b"{\"op\":\"sharingChoices\"}",
+            b"{\"op\":\"sharingChoices\",\"withheld\":[\"Software\"]}",
+            b"{\"op\":\"sharingChoices\",\"withheld\":\"software\"}",
+            b"{\"op\":\"sharingChoices\",\"withheld\":[\"software\"],\"uid\":0}",
+            b"{\"op\":\"userSession\",\"withheld\":[]}",
         ] {
             let failure = parse_request(bad).unwrap_err();
             assert_eq!(failure.code, "bad_request", "{bad:?}");

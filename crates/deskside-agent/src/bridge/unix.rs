@@ -14,10 +14,11 @@ use super::accounts::{self, Account};
 use super::{
     BUSY_DRAIN_TIMEOUT, BridgeSetup, Failure, MAX_BUSY_ANSWERS, MAX_CONNECTIONS,
     MAX_CONNECTIONS_PER_USER, MAX_REQUEST_BYTES, READ_TIMEOUT, Request, SecretsAnswer,
-    SessionAnswer, WRITE_TIMEOUT, answer_line, parse_request,
+    SessionAnswer, SharingAnswer, WRITE_TIMEOUT, answer_line, parse_request,
 };
 use crate::client::ApiClient;
 use crate::orders::{pending_secrets_for, remove_pending_secrets};
+use crate::sharing::SharingChoices;
 
 /// Mode of the socket: every local user may connect (who they are comes from the kernel).
 const SOCKET_MODE: u32 = 0o666;
@@ -31,6 +32,7 @@ struct Shared {
     pending_secrets_dir: PathBuf,
     /// Held while secrets are read, answered and deleted, so each is handed out once.
     secrets: Mutex<()>,
+    sharing: Arc<SharingChoices>,
 }
 
 pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> {
@@ -39,6 +41,7 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         client,
         server_url,
         pending_secrets_dir,
+        sharing,
         mut shutdown,
     } = setup;
     let (listener, identity) = bind(&socket)?;
@@ -51,6 +54,7 @@ pub fn start(setup: BridgeSetup) -> anyhow::Result<tokio::task::JoinHandle<()>> 
         server_url,
         pending_secrets_dir,
         secrets: Mutex::new(()),
+        sharing,
     });
     let limits = Arc::new(ConnectionLimits::default());
     let busy_answers = Arc::new(Semaphore::new(MAX_BUSY_ANSWERS));
@@ -272,6 +276,53 @@ async fn serve(stream: UnixStream, uid: u32, context: &Shared) {
             line.fill(0);
         }
         Request::PendingSecrets => pending_secrets(context, &account, &mut write).await,
+        Request::SharingChoices { withheld } => {
+            let line = sharing_choices(context, &account, withheld).await;
+            write_answer(&mut write, &line).await;
+        }
+    }
+}
+
+/// Remembers which sections the account's user does not want the agent to send.
+async fn sharing_choices(
+    context: &Shared,
+    account: &Account,
+    withheld: std::collections::BTreeSet<deskside_diagnostics::SectionName>,
+) -> Vec<u8> {
+    let sharing = Arc::clone(&context.sharing);
+    let (uid, name) = (account.uid, account.name.clone());
+    let kept = withheld.clone();
+    let stored =
+        tokio::task::spawn_blocking(move || sharing.set(uid, &name, kept, chrono::Utc::now()))
+            .await;
+    match stored {
+        Ok(Ok(())) => {
+            let sections: Vec<&str> = withheld.iter().map(|s| s.as_str()).collect();
+            tracing::info!(
+                user = %account.name,
+                withheld = %sections.join(", "),
+                "bridge: remembered what the user does not share"
+            );
+            answer_line(&SharingAnswer {
+                ok: true,
+                local_user: &account.name,
+                withheld: &withheld,
+            })
+        }
+        Ok(Err(error)) => {
+            tracing::error!(user = %account.name, %error, "bridge: cannot store sharing choices");
+            answer_line(&Failure::new(
+                "internal",
+                "the agent could not store your choices",
+            ))
+        }
+        Err(error) => {
+            tracing::error!(%error, "bridge: storing sharing choices failed");
+            answer_line(&Failure::new(
+                "internal",
+                "the agent could not store your choices",
+            ))
+        }
     }
 }
 
@@ -413,6 +464,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: dir.join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(dir.join("sharing"))),
             shutdown,
         })
         .expect("the bridge starts");
@@ -513,6 +565,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: temp.path().join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(temp.path().join("sharing"))),
             shutdown: second_shutdown,
         });
         let error = second.expect_err("refused").to_string();
@@ -540,6 +593,7 @@ mod tests {
             client: ApiClient::new("http://127.0.0.1:9").unwrap(),
             server_url: "http://127.0.0.1:9".into(),
             pending_secrets_dir: temp.path().join("pending-secrets"),
+            sharing: Arc::new(SharingChoices::load(temp.path().join("sharing"))),
             shutdown,
         });
         assert!(refused.is_err());

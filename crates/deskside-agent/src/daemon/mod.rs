@@ -3,7 +3,9 @@
 //! Three loops share one HTTP client and talk to the server over outbound HTTP(S) only:
 //! - **heartbeat**: `POST /agent/heartbeat` every `heartbeatSeconds` (the server says how
 //!   often); also starts a new CPU sampling window for the warm collector;
-//! - **snapshots**: a warm-collector snapshot uploaded at start and every `snapshotSeconds`;
+//! - **snapshots**: a warm-collector snapshot uploaded at start, every `snapshotSeconds`,
+//!   and at once when a local user changes what they share; only the sections the policy
+//!   and every user's choices let the agent send ([`crate::sharing`]);
 //! - **orders**: a long poll (`GET /agent/orders?waitSeconds=25`) that the server answers at
 //!   once when an order is pending, so an approved order starts within about a second; each
 //!   order goes through [`crate::orders`].
@@ -29,6 +31,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use deskside_diagnostics::{Collector, CollectorOptions, NetworkChecks, SnapshotRequest};
+use deskside_remediation::PolicyHandle;
 use deskside_remediation::order::{NonceStatus, ReplayStoreError};
 use deskside_remediation::policy::DEFAULT_POLICY_TOML;
 use deskside_remediation::{FileReplayGuard, Policy, PolicyEvent, PolicyWatcher, ReplayGuard};
@@ -36,8 +39,9 @@ use tokio::sync::watch;
 
 use crate::backoff::Backoff;
 use crate::bridge::{self, BridgeSetup};
-use crate::client::{AGENT_VERSION, ApiClient, ApiError};
+use crate::client::{AGENT_VERSION, ApiClient, ApiError, UploadSource};
 use crate::orders::{Orders, OrdersSetup};
+use crate::sharing::{self, SharingChoices};
 use crate::state::{
     CredentialStore, DaemonStatus, Enrollment, PolicySummary, StateDir, StateDirArg, Visibility,
 };
@@ -174,6 +178,9 @@ struct Shared {
     contact: Contact,
     board: StatusBoard,
     collector: Arc<Mutex<Collector>>,
+    /// The policy in force: its `[diagnostics]` bounds what the snapshot loop sends.
+    policy: PolicyHandle,
+    sharing: Arc<SharingChoices>,
     snapshot_every: watch::Sender<Duration>,
     shutdown: watch::Receiver<bool>,
 }
@@ -256,6 +263,8 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         ..CollectorOptions::default()
     })));
 
+    let sharing = Arc::new(SharingChoices::load(state.sharing_dir()));
+
     let (shutdown_tx, shutdown) = watch::channel(false);
     tokio::spawn(async move {
         let signal = shutdown_signal().await;
@@ -278,6 +287,7 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
                     .snapshot(request)
             })
         },
+        sharing: Arc::clone(&sharing),
         pending_secrets_dir: state.pending_secrets_dir(),
         journal_dir: state.orders_journal_dir(),
         shutdown: shutdown.clone(),
@@ -287,6 +297,7 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         client: client.clone(),
         server_url: enrollment.server_url.clone(),
         pending_secrets_dir: state.pending_secrets_dir(),
+        sharing: Arc::clone(&sharing),
         shutdown: shutdown.clone(),
     })
     .inspect_err(|error| {
@@ -299,6 +310,8 @@ async fn daemon(setup: Setup) -> anyhow::Result<()> {
         client,
         board: board.clone(),
         collector,
+        policy: watcher.handle(),
+        sharing,
         snapshot_every,
         shutdown,
     });
@@ -430,13 +443,20 @@ async fn heartbeat_loop(shared: &Shared) {
 async fn snapshot_loop(shared: &Shared) {
     let mut backoff = Backoff::default();
     let mut snapshot_every = shared.snapshot_every.subscribe();
+    let mut sharing_changed = shared.sharing.changed();
     loop {
+        sharing_changed.mark_unchanged();
         let collector = Arc::clone(&shared.collector);
+        let withheld = shared
+            .sharing
+            .withheld(&shared.policy.current().diagnostics);
         let snapshot = tokio::task::spawn_blocking(move || {
-            collector
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .snapshot(&SnapshotRequest::all())
+            sharing::snapshot_without(&withheld, false, |request| {
+                collector
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .snapshot(request)
+            })
         });
         let snapshot = tokio::select! {
             snapshot = snapshot => snapshot,
@@ -453,7 +473,7 @@ async fn snapshot_loop(shared: &Shared) {
             }
         };
         let uploaded = tokio::select! {
-            uploaded = shared.client.upload_snapshot(&snapshot) => uploaded,
+            uploaded = shared.client.upload_snapshot(&snapshot, UploadSource::Background) => uploaded,
             _ = stopped(shared) => return,
         };
         let delay = match uploaded {
@@ -480,7 +500,13 @@ async fn snapshot_loop(shared: &Shared) {
                 delay
             }
         };
-        if !pause(shared, delay, backoff.failures() > 0).await {
+        let carry_on = tokio::select! {
+            carry_on = pause(shared, delay, backoff.failures() > 0) => carry_on,
+            // A user just switched something off (or on): the device view should show
+            // their choice now, not in a quarter of an hour.
+            _ = sharing_changed.changed() => true,
+        };
+        if !carry_on {
             return;
         }
     }

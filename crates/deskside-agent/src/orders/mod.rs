@@ -44,7 +44,8 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::backoff::Backoff;
-use crate::client::{ApiClient, ApiError};
+use crate::client::{ApiClient, ApiError, UploadSource};
+use crate::sharing::{self, SharingChoices};
 
 pub use secrets::{
     PendingSecret, pending_secrets_for, remove_pending_secrets, store_pending_secret,
@@ -204,7 +205,7 @@ impl OrderTransport for ApiClient {
         &self,
         snapshot: &Snapshot,
     ) -> impl Future<Output = Result<(), ApiError>> + Send {
-        ApiClient::upload_snapshot(self, snapshot)
+        ApiClient::upload_snapshot(self, snapshot, UploadSource::OnRequest)
     }
 }
 
@@ -220,6 +221,8 @@ pub struct OrdersSetup {
     pub policy: PolicyHandle,
     pub executor: Arc<dyn Executor>,
     pub take_snapshot: TakeSnapshot,
+    /// What the users asked not to share: left out of `diagnostics.collect` snapshots.
+    pub sharing: Arc<SharingChoices>,
     pub pending_secrets_dir: PathBuf,
     /// The orders journal's directory (`<state-dir>/orders-in-flight`).
     pub journal_dir: PathBuf,
@@ -410,7 +413,8 @@ impl Orders {
         })
     }
 
-    /// `diagnostics.collect`: a fresh snapshot (caches bypassed), uploaded.
+    /// `diagnostics.collect`: a fresh snapshot (caches bypassed) of what the policy and the
+    /// users let the agent send, uploaded.
     async fn collect<T: OrderTransport>(
         &self,
         transport: &T,
@@ -418,11 +422,14 @@ impl Orders {
     ) -> ExecutionReport {
         let started_at = Utc::now();
         let take = Arc::clone(&self.setup.take_snapshot);
-        let request = SnapshotRequest {
-            sections: Default::default(),
-            bypass_cache: true,
-        };
-        let snapshot = tokio::task::spawn_blocking(move || take(&request)).await;
+        let withheld = self
+            .setup
+            .sharing
+            .withheld(&self.setup.policy.current().diagnostics);
+        let snapshot = tokio::task::spawn_blocking(move || {
+            sharing::snapshot_without(&withheld, true, |request| take(request))
+        })
+        .await;
         let (exit_status, summary, verification) = match snapshot {
             Err(e) => {
                 let message = format!("collecting the snapshot failed: {e}");

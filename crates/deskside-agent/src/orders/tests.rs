@@ -126,6 +126,9 @@ fn fixture() -> Fixture {
             taken.fetch_add(1, Ordering::SeqCst);
             Snapshot::empty(Utc::now())
         }),
+        sharing: Arc::new(crate::sharing::SharingChoices::load(
+            dir.path().join("sharing"),
+        )),
         pending_secrets_dir: dir.path().join("pending-secrets"),
         journal_dir: dir.path().join("orders-in-flight"),
         shutdown,

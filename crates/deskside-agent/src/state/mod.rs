@@ -9,6 +9,7 @@
 //!   policy.toml             0644  the administrator's policy (default written at first run)
 //!   replay.json             0600  nonces of orders already received (FileReplayGuard)
 //!   pending-secrets/        0700  temporary passwords waiting for the user's desktop app
+//!   sharing/<uid>.json      0600  sections each local user chose not to share (0700 dir)
 //! ```
 //!
 //! Default location: `/var/lib/deskside-agent` on Linux, `%ProgramData%\Deskside` on
@@ -102,6 +103,11 @@ impl StateDir {
     /// Orders started and not yet reported to the end (`orders::journal`).
     pub fn orders_journal_dir(&self) -> PathBuf {
         self.root.join("orders-in-flight")
+    }
+
+    /// Each local account's remembered sharing choices (`sharing`).
+    pub fn sharing_dir(&self) -> PathBuf {
+        self.root.join("sharing")
     }
 
     /// Creates the directory (0700) if needed and makes sure nobody else can get in.
@@ -246,6 +252,10 @@ pub struct DaemonStatus {
 pub struct PolicySummary {
     pub path: PathBuf,
     pub actions: Vec<AcceptedAction>,
+    /// Diagnostics sections the policy lets the agent send on its own (before the users'
+    /// own choices narrow them).
+    #[serde(default)]
+    pub background_sections: Vec<String>,
     /// Why the file on disk is not the policy in force (it is invalid), if it is not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -269,6 +279,12 @@ impl PolicySummary {
                     action: id.as_str().to_owned(),
                     require_consent: rule.require_consent,
                 })
+                .collect(),
+            background_sections: policy
+                .diagnostics
+                .background_sections
+                .iter()
+                .map(|section| section.as_str().to_owned())
                 .collect(),
             error: None,
         }

@@ -266,22 +266,10 @@ async fn bridge_helper_as_another_user() {
 /// with that uid and gid) against the bridge at `socket`. The socket's directory must be
 /// reachable by that account.
 pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
-    let (mut command, _copy) = helper_command(
+    let stdout = run_test_as(
         account,
         "bridge::bridge_helper_as_another_user",
-        HELPER_SOCKET_ENV,
-        socket,
-    );
-    let out = command
-        .stdin(Stdio::null())
-        .output()
-        .expect("the helper runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "helper: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        &[(HELPER_SOCKET_ENV, socket.as_os_str())],
     );
     let answer: Value = stdout
         .lines()
@@ -306,13 +294,12 @@ pub fn bridge_helper_as(account: &str, socket: &Path) -> HelperAnswers {
     }
 }
 
-/// This test binary, to run only `test` as `account` (its uid and gid) with `socket` in
-/// `env`; and the directory holding the copy it runs from, to keep while it runs.
+/// This test binary, to run only `test` as `account` (its uid and gid) with `env` set; and
+/// the directory holding the copy it runs from, to keep while it runs.
 fn helper_command(
     account: &str,
     test: &str,
-    env: &str,
-    socket: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
 ) -> (Command, tempfile::TempDir) {
     use std::os::unix::process::CommandExt;
     let id = |flag: &str| -> u32 {
@@ -337,12 +324,30 @@ fn helper_command(
     let mut command = Command::new(&copy);
     command
         .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(env, socket)
+        .envs(env.iter().copied())
         .env_remove("DESKSIDE_AGENT_SOCKET")
         .current_dir("/")
         .uid(uid)
         .gid(gid);
     (command, copy_dir)
+}
+
+/// Runs the single test `test` of this test binary as `account` (uid and gid), with `env`
+/// set; returns its standard output. How a test plays another user's desktop app.
+pub fn run_test_as(account: &str, test: &str, env: &[(&str, &std::ffi::OsStr)]) -> String {
+    let (mut command, _copy) = helper_command(account, test, env);
+    let out = command
+        .stdin(Stdio::null())
+        .output()
+        .expect("the helper runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "helper: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 const FLOOD_SOCKET_ENV: &str = "DESKSIDE_TEST_BRIDGE_FLOOD_SOCKET";
@@ -420,8 +425,7 @@ async fn one_local_user_holding_many_connections_does_not_lock_the_others_out() 
     let (mut command, _copy) = helper_command(
         &flooder.name,
         "bridge::bridge_flood_helper_as_another_user",
-        FLOOD_SOCKET_ENV,
-        &socket,
+        &[(FLOOD_SOCKET_ENV, socket.as_os_str())],
     );
     let mut helper = command
         .stdin(Stdio::piped())

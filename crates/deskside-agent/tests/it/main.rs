@@ -9,4 +9,6 @@ mod enroll;
 mod fixtures;
 mod orders;
 mod remediation;
+#[cfg(unix)]
+mod sharing;
 mod support;

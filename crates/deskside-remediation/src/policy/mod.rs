@@ -4,6 +4,7 @@
 //! most do what each endpoint's administrator allowed. See `default-policy.toml` for the
 //! format, documented in place.
 
+mod diagnostics;
 #[cfg(test)]
 mod tests;
 mod trust;
@@ -21,6 +22,7 @@ use toml::Spanned;
 
 use crate::catalog::{ActionId, ActionParams, PrinterName, ServiceName, Username};
 
+pub use diagnostics::{DEFAULT_BACKGROUND_SECTIONS, DiagnosticsPolicy};
 pub use users::{SystemUserDirectory, UserDirectory};
 pub use watcher::{PolicyEvent, PolicyHandle, PolicyWatcher};
 
@@ -34,6 +36,7 @@ pub const DEFAULT_POLICY_TOML: &str = include_str!("default-policy.toml");
 pub struct Policy {
     pub admin_groups: Vec<String>,
     pub actions: BTreeMap<ActionId, ActionRule>,
+    pub diagnostics: DiagnosticsPolicy,
 }
 
 /// What the policy says about one accepted action.
@@ -101,11 +104,13 @@ impl Default for Policy {
 }
 
 impl Policy {
-    /// Accepts nothing: what an endpoint falls back to when it has no valid policy at all.
+    /// Accepts nothing and sends no diagnostics of its own: what an endpoint falls back to when
+    /// it has no valid policy at all.
     pub fn deny_all() -> Self {
         Policy {
             admin_groups: default_admin_groups(),
             actions: BTreeMap::new(),
+            diagnostics: DiagnosticsPolicy::nothing(),
         }
     }
 
@@ -246,9 +251,11 @@ impl Policy {
                 },
             );
         }
+        let diagnostics = DiagnosticsPolicy::parse(file.diagnostics, &err)?;
         Ok(Policy {
             admin_groups,
             actions,
+            diagnostics,
         })
     }
 
@@ -367,6 +374,7 @@ struct PolicyFile {
     admin_groups: Option<Vec<Spanned<String>>>,
     #[serde(default)]
     actions: BTreeMap<String, Spanned<RuleFile>>,
+    diagnostics: Option<diagnostics::DiagnosticsFile>,
 }
 
 #[derive(Deserialize)]

@@ -568,3 +568,62 @@ fn watching_a_missing_directory_fails_at_start() {
     let path = dir.path().join("nope").join("policy.toml");
     assert!(PolicyWatcher::start(path, Policy::deny_all(), |_| {}).is_err());
 }
+
+#[test]
+fn background_diagnostics_leave_out_processes_and_logs_unless_the_policy_narrows_them() {
+    use deskside_diagnostics::SectionName as S;
+    let sections = |p: &Policy| {
+        p.diagnostics
+            .background_sections
+            .iter()
+            .copied()
+            .collect::<Vec<_>>()
+    };
+    let default = Policy::default();
+    assert_eq!(
+        sections(&default),
+        [
+            S::System,
+            S::Hardware,
+            S::Network,
+            S::Services,
+            S::Printers,
+            S::Software
+        ]
+    );
+    assert_eq!(
+        default.diagnostics.withheld().collect::<Vec<_>>(),
+        [S::Processes, S::Logs]
+    );
+    // A file without the table gets the same safe default; deny-all sends nothing.
+    assert_eq!(
+        Policy::parse("version = 1\n").unwrap().diagnostics,
+        default.diagnostics
+    );
+    assert!(
+        Policy::deny_all()
+            .diagnostics
+            .background_sections
+            .is_empty()
+    );
+
+    let narrowed = Policy::parse(
+        "version = 1\n[diagnostics]\nbackground_sections = [\"system\", \"network\"]\n",
+    )
+    .unwrap();
+    assert_eq!(sections(&narrowed), [S::System, S::Network]);
+    let none = Policy::parse("version = 1\n[diagnostics]\nbackground_sections = []\n").unwrap();
+    assert_eq!(none.diagnostics.withheld().count(), 8);
+
+    let typo = Policy::parse("version = 1\n[diagnostics]\nbackground_sections = [\"sytem\"]\n")
+        .unwrap_err();
+    assert_eq!(
+        typo.field.as_deref(),
+        Some("diagnostics.background_sections[0]")
+    );
+    assert_eq!(typo.line, Some(3));
+    assert!(typo.message.contains("not a section"), "{typo}");
+    let unknown =
+        Policy::parse("version = 1\n[diagnostics]\nsections = [\"system\"]\n").unwrap_err();
+    assert!(unknown.message.contains("unknown field"), "{unknown}");
+}

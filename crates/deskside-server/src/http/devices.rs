@@ -17,7 +17,7 @@ use super::extract::{AgentJsonBody, Mutation, PathParam, written};
 use super::query::QueryPairs;
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::storage::{DeviceRecord, NewSnapshot, SnapshotMeta, Written};
+use crate::storage::{DeviceRecord, NewSnapshot, SnapshotMeta, SnapshotSource, Written};
 
 /// Largest snapshot accepted: a typical one is 25 KiB, the agent aims for under 64 KiB.
 pub const MAX_SNAPSHOT_BYTES: usize = 1024 * 1024;
@@ -82,28 +82,94 @@ pub struct SnapshotReceipt {
     pub findings: Vec<Finding>,
 }
 
+/// What the registry keeps of a snapshot document, stored as `source`.
+pub fn new_snapshot(
+    snapshot: &Snapshot,
+    document: String,
+    source: SnapshotSource,
+    ticket: Option<(i64, String)>,
+) -> NewSnapshot {
+    let system = snapshot.system();
+    NewSnapshot {
+        collected_at: snapshot.collected_at,
+        document,
+        hostname: system.and_then(|s| s.hostname.clone()),
+        os: system.and_then(|s| s.long_os_version.clone().or_else(|| s.os_name.clone())),
+        agent_version: snapshot.agent_version.clone(),
+        platform: snapshot.platform.clone(),
+        source,
+        ticket,
+    }
+}
+
+/// The name under which Get help attaches the diagnostics the user kept.
+pub const DIAGNOSTICS_ATTACHMENT: &str = "diagnostics.json";
+
+/// A diagnostics snapshot the device's user attached to their own ticket, to keep in the
+/// device's history as theirs (`ticket` source): only a requester's `diagnostics.json`, on
+/// a ticket filed from their device, that reads as a snapshot within the size limit.
+/// Anything else stays a plain attachment.
+pub fn attached_snapshot(
+    caller: &Caller,
+    ticket: &deskside_core::Ticket,
+    file_name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Option<(String, NewSnapshot, u32)> {
+    let scope = caller.requester_scope()?;
+    let from_this_device = ticket.device_id.as_deref() == Some(scope.device_id.as_str());
+    if !from_this_device
+        || file_name != DIAGNOSTICS_ATTACHMENT
+        || content_type != "application/json"
+        || bytes.len() > MAX_SNAPSHOT_BYTES
+    {
+        return None;
+    }
+    let snapshot: Snapshot = serde_json::from_slice(bytes).ok()?;
+    let document = String::from_utf8(bytes.to_vec()).ok()?;
+    let ticket_ref = (ticket.id, ticket.display_number());
+    let new = new_snapshot(
+        &snapshot,
+        document,
+        SnapshotSource::Ticket,
+        Some(ticket_ref),
+    );
+    Some((scope.device_id, new, SNAPSHOTS_KEPT))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UploadParams {
+    /// Why the agent took it: `background` (its periodic upload, the default) or
+    /// `on_request` (a `diagnostics.collect` order). Only the device's user attaches one to
+    /// a ticket, through the ticket.
+    #[allow(dead_code)]
+    pub source: Option<String>,
+}
+
 /// An agent uploads a diagnostics snapshot (the JSON `deskside-agent diagnose --json` prints).
-#[utoipa::path(post, path = "/api/v1/agent/snapshots", tag = "agent",
+#[utoipa::path(post, path = "/api/v1/agent/snapshots", tag = "agent", params(UploadParams),
     request_body(content = Object, description = "a deskside-diagnostics snapshot"),
     responses((status = 201, body = SnapshotReceipt), (status = 413, body = crate::error::ErrorBody),
               (status = 422, body = crate::error::ErrorBody)))]
 pub async fn upload_snapshot(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
+    RawQuery(raw): RawQuery,
     mutation: Mutation,
     body: AgentJsonBody<Snapshot>,
 ) -> ApiResult<axum::response::Response> {
+    let query = QueryPairs::parse(raw.as_deref(), &["source"])?;
+    let source = match query.get("source") {
+        None => SnapshotSource::Background,
+        Some(text) => SnapshotSource::parse(text)
+            .filter(|source| *source != SnapshotSource::Ticket)
+            .ok_or_else(|| ApiError::field("source", "must be background or on_request"))?,
+    };
     let snapshot = body.value;
     let now = state.clock.now();
-    let system = snapshot.system();
-    let new = NewSnapshot {
-        collected_at: snapshot.collected_at,
-        document: String::from_utf8_lossy(&body.raw).into_owned(),
-        hostname: system.and_then(|s| s.hostname.clone()),
-        os: system.and_then(|s| s.long_os_version.clone().or_else(|| s.os_name.clone())),
-        agent_version: snapshot.agent_version.clone(),
-        platform: snapshot.platform.clone(),
-    };
+    let document = String::from_utf8_lossy(&body.raw).into_owned();
+    let new = new_snapshot(&snapshot, document, source, None);
     let once = mutation.idempotency(&format!("device:{}", device.id), &body.raw);
     let stored = state
         .storage

@@ -733,7 +733,9 @@ pub async fn add_attachment(
             "a JSON attachment must be valid JSON",
         ));
     }
-    visible_ticket(&state, &caller, id).await?;
+    let ticket = visible_ticket(&state, &caller, id).await?;
+    let device_snapshot =
+        super::devices::attached_snapshot(&caller, &ticket, &file_name, &content_type, &bytes);
     let now = state.clock.now();
     let sla = state.sla();
     let rules = sla.clone();
@@ -756,6 +758,7 @@ pub async fn add_attachment(
         file_name,
         content_type,
         bytes: bytes.to_vec(),
+        device_snapshot,
     };
     let result = state
         .storage

@@ -104,6 +104,47 @@ pub struct SnapshotMeta {
     pub collected_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
     pub size_bytes: i64,
+    /// Who sent it, and why: staff must tell the agent's own uploads from what the user
+    /// chose to attach.
+    pub source: SnapshotSource,
+    /// For [`SnapshotSource::Ticket`]: the ticket it was attached to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_id: Option<i64>,
+    /// Its number as people see it, `HD-1042`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_number: Option<String>,
+}
+
+/// Where a stored snapshot came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SnapshotSource {
+    /// The agent's periodic upload (and every snapshot from agents that predate sources).
+    Background,
+    /// A `diagnostics.collect` order an agent asked for.
+    OnRequest,
+    /// Attached to a ticket by the device's user, with the sections they chose.
+    Ticket,
+}
+
+impl SnapshotSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotSource::Background => "background",
+            SnapshotSource::OnRequest => "on_request",
+            SnapshotSource::Ticket => "ticket",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SnapshotSource> {
+        [
+            SnapshotSource::Background,
+            SnapshotSource::OnRequest,
+            SnapshotSource::Ticket,
+        ]
+        .into_iter()
+        .find(|source| source.as_str() == text)
+    }
 }
 
 /// A snapshot to store, with what the registry keeps from it.
@@ -116,6 +157,9 @@ pub struct NewSnapshot {
     pub os: Option<String>,
     pub agent_version: String,
     pub platform: String,
+    pub source: SnapshotSource,
+    /// For [`SnapshotSource::Ticket`]: the ticket's id and `HD-` number.
+    pub ticket: Option<(i64, String)>,
 }
 
 /// Where a remediation request stands.
@@ -373,6 +417,9 @@ pub struct NewAttachment {
     pub file_name: String,
     pub content_type: String,
     pub bytes: Vec<u8>,
+    /// A diagnostics snapshot the device's user attached: also kept in that device's
+    /// history (device id, snapshot, how many to keep), in the same transaction.
+    pub device_snapshot: Option<(String, NewSnapshot, u32)>,
 }
 
 /// What changed since a sync cursor.

@@ -319,3 +319,169 @@ async fn bad_uploads_and_wrong_callers_are_refused() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+/// Staff must tell the agent's own uploads from what the user chose to attach: every
+/// stored snapshot carries its source, and the device view returns it.
+#[tokio::test]
+async fn the_device_view_says_where_each_snapshot_came_from() {
+    let app = spawn_app().await;
+    let admin = app.login("admin").await;
+    let (agent, id) = enrolled(&app, &admin, "ws-sources").await;
+
+    // An agent that predates sources, then the agent's own upload, then "Refresh now".
+    let old = agent.upload(WORKING).await;
+    assert_eq!(old["snapshot"]["source"], "background", "{old}");
+    let (status, background) = agent
+        .post(
+            "/api/v1/agent/snapshots?source=background",
+            "application/json",
+            WORKING.to_owned(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{background}");
+    let (status, on_request) = agent
+        .post(
+            "/api/v1/agent/snapshots?source=on_request",
+            "application/json",
+            UPGRADED.to_owned(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{on_request}");
+    // An agent cannot pass its upload off as the user's, nor invent a source.
+    for query in ["source=ticket", "source=user", "sauce=background"] {
+        let (status, error) = agent
+            .post(
+                &format!("/api/v1/agent/snapshots?{query}"),
+                "application/json",
+                WORKING.to_owned(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {error}");
+    }
+
+    // The device's user attaches the sections they kept to their ticket, as Get help does.
+    let ticket = id_of(
+        &read(
+            app.device_request(Method::POST, "/api/v1/tickets", &agent.credential, "dana")
+                .json(&printer_ticket())
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+        .1,
+    );
+    let mut kept: Value = serde_json::from_str(WORKING).unwrap();
+    kept.as_object_mut().unwrap().remove("processes");
+    kept["withheld"] = json!({"processes": "user"});
+    kept["processes"] = json!({"unavailable": {"reason": "not shared by the user"}});
+    kept["system"]["available"]["hostname"] = json!("renamed-by-a-user");
+    let (status, attached) = read(
+        app.device_request(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/attachments?fileName=diagnostics.json"),
+            &agent.credential,
+            "dana",
+        )
+        .header("content-type", "application/json")
+        .body(kept.to_string())
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{attached}");
+    // Another JSON file on the ticket, or staff attaching one, is only an attachment.
+    let (status, _) = read(
+        app.device_request(
+            Method::POST,
+            &format!("/api/v1/tickets/{ticket}/attachments?fileName=notes.json"),
+            &agent.credential,
+            "dana",
+        )
+        .header("content-type", "application/json")
+        .body(WORKING)
+        .send()
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let staff_attachment = app
+        .http
+        .post(app.url(&format!(
+            "/api/v1/tickets/{ticket}/attachments?fileName=diagnostics.json"
+        )))
+        .bearer_auth(&admin)
+        .header("content-type", "application/json")
+        .body(WORKING);
+    let (status, _) = read(staff_attachment.send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    let (_, ticket_view) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/tickets/{ticket}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let number = format!("HD-{}", ticket_view["number"]);
+    let (_, history) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/devices/{id}/snapshots"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    let sources: Vec<(Value, Value, Value)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["source"].clone(),
+                s["ticketId"].clone(),
+                s["ticketNumber"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            (json!("ticket"), json!(ticket), json!(number)),
+            (json!("on_request"), Value::Null, Value::Null),
+            (json!("background"), Value::Null, Value::Null),
+            (json!("background"), Value::Null, Value::Null),
+        ],
+        "{history}"
+    );
+    let (_, device) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/devices/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(device["latestSnapshot"]["source"], "ticket", "{device}");
+    assert_eq!(device["latestSnapshot"]["ticketNumber"], json!(number));
+    // The user's snapshot is kept as they sent it, withheld section marked.
+    let (_, document) = app
+        .call(
+            Method::GET,
+            &format!(
+                "/api/v1/devices/{id}/snapshots/{}",
+                device["latestSnapshot"]["id"]
+            ),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(document["withheld"]["processes"], "user", "{document}");
+    assert_ne!(
+        device["hostname"], "renamed-by-a-user",
+        "only the agent speaks for the machine"
+    );
+}

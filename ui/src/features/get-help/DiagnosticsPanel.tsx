@@ -138,9 +138,11 @@ export function DiagnosticsPanel({
                 );
               })}
             </ul>
-            <div className={styles.privacy}>
+            <div className={styles.privacy} data-testid="sharing-note">
               <ShieldCheck aria-hidden />
-              Only the help desk sees these details. Switch off anything you'd rather not share.
+              {data.rememberedChoices
+                ? "Set as you left them last time. Only the help desk sees these details; what you switch off stays off, and this computer won't send it in the background either."
+                : "Only the help desk sees these details. Switch off anything you'd rather not share: it stays off next time, and this computer won't send it in the background either."}
             </div>
           </>
         )}

@@ -3,7 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 
 import { IpcError } from "../../ipc";
 import { fakeIpc } from "../../test/fakeIpc";
-import { makeTicket } from "../../test/fixtures";
+import { makeDiagnostics, makeTicket } from "../../test/fixtures";
 import { renderWithProviders } from "../../test/render";
 import { clearDraft } from "./draftStore";
 import { GetHelpScreen } from "./GetHelpScreen";
@@ -138,6 +138,40 @@ describe("Get help", () => {
     await user.click(screen.getByRole("button", { name: "Send" }));
     await screen.findByTestId("submit-waiting");
     expect(fakeIpc.submitTicket.mock.calls[0]?.[0].includedSections).toEqual(["hardware", "logs"]);
+  });
+
+  it("starts the switches as the person left them last time", async () => {
+    const remembered = makeDiagnostics({ rememberedChoices: true });
+    // Last time: hardware off, the recent errors on.
+    remembered.sections = remembered.sections.map((section) =>
+      section.id === "hardware"
+        ? { ...section, includedByDefault: false }
+        : section.id === "logs"
+          ? { ...section, includedByDefault: true }
+          : section,
+    );
+    fakeIpc.collectDiagnostics.mockResolvedValue(remembered);
+    fakeIpc.submitTicket.mockResolvedValueOnce({ outboxId: 8, delivery: "waiting", ticket: null });
+    const { user } = renderWithProviders(<GetHelpScreen />);
+    await screen.findByText("Disk / is 97 % full");
+
+    await user.click(screen.getByRole("button", { name: /What we'll attach/ }));
+    expect(screen.getByRole("switch", { name: "Hardware" })).not.toBeChecked();
+    expect(screen.getByRole("switch", { name: "Recent errors" })).toBeChecked();
+    expect(screen.getByRole("switch", { name: "System" })).toBeChecked();
+    expect(screen.getByTestId("sharing-note")).toHaveTextContent("Set as you left them last time");
+
+    await fillIn(user);
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await screen.findByTestId("submit-waiting");
+    expect(fakeIpc.submitTicket.mock.calls[0]?.[0].includedSections).toEqual(["system", "logs"]);
+  });
+
+  it("says a first choice is remembered", async () => {
+    const { user } = renderWithProviders(<GetHelpScreen />);
+    await screen.findByText("Disk / is 97 % full");
+    await user.click(screen.getByRole("button", { name: /What we'll attach/ }));
+    expect(screen.getByTestId("sharing-note")).toHaveTextContent("it stays off next time");
   });
 
   it("attaches a screenshot only if the person keeps it", async () => {

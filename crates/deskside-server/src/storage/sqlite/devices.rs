@@ -5,7 +5,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::connections::internal;
 use super::records::{parse_time, time_text};
-use crate::storage::{DeviceRecord, NewSnapshot, SnapshotMeta, StorageError, StorageResult};
+use crate::storage::{
+    DeviceRecord, NewSnapshot, SnapshotMeta, SnapshotSource, StorageError, StorageResult,
+};
 
 pub fn record_contact(
     conn: &Connection,
@@ -33,24 +35,30 @@ pub fn store_snapshot(
     keep: u32,
     now: DateTime<Utc>,
 ) -> StorageResult<SnapshotMeta> {
-    record_contact(conn, device_id, Some(&snapshot.agent_version), now)?;
-    conn.prepare_cached(
-        "UPDATE devices SET platform = ?2, os = coalesce(?3, os), hostname = coalesce(?4, hostname)
-         WHERE id = ?1",
-    )
-    .and_then(|mut s| {
-        s.execute(params![
-            device_id,
-            snapshot.platform,
-            snapshot.os,
-            snapshot.hostname
-        ])
-    })
-    .map_err(internal)?;
+    // Only the agent speaks for the machine: a snapshot a user attached does not rename the
+    // device or count as the agent's contact.
+    if snapshot.source != SnapshotSource::Ticket {
+        record_contact(conn, device_id, Some(&snapshot.agent_version), now)?;
+        conn.prepare_cached(
+            "UPDATE devices SET platform = ?2, os = coalesce(?3, os), hostname = coalesce(?4, hostname)
+             WHERE id = ?1",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                device_id,
+                snapshot.platform,
+                snapshot.os,
+                snapshot.hostname
+            ])
+        })
+        .map_err(internal)?;
+    }
     let size_bytes = snapshot.document.len() as i64;
+    let (ticket_id, ticket_number) = snapshot.ticket.clone().unzip();
     conn.prepare_cached(
-        "INSERT INTO device_snapshots (device_id, collected_at, received_at, size_bytes, doc)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO device_snapshots
+            (device_id, collected_at, received_at, size_bytes, doc, source, ticket_id, ticket_number)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut s| {
         s.execute(params![
@@ -58,7 +66,10 @@ pub fn store_snapshot(
             time_text(snapshot.collected_at),
             time_text(now),
             size_bytes,
-            snapshot.document
+            snapshot.document,
+            snapshot.source.as_str(),
+            ticket_id,
+            ticket_number,
         ])
     })
     .map_err(internal)?;
@@ -77,20 +88,31 @@ pub fn store_snapshot(
         collected_at: snapshot.collected_at,
         received_at: now,
         size_bytes,
+        source: snapshot.source,
+        ticket_id,
+        ticket_number,
     })
 }
 
-const META_COLUMNS: &str = "id, device_id, collected_at, received_at, size_bytes";
+const META_COLUMNS: &str =
+    "id, device_id, collected_at, received_at, size_bytes, source, ticket_id, ticket_number";
+/// The column after [`META_COLUMNS`].
+const DOC_COLUMN: usize = 8;
 
 fn meta_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SnapshotMeta> {
     let collected_at: String = row.get(2)?;
     let received_at: String = row.get(3)?;
+    let source: String = row.get(5)?;
     Ok(SnapshotMeta {
         id: row.get(0)?,
         device_id: row.get(1)?,
         collected_at: parse_time(&collected_at),
         received_at: parse_time(&received_at),
         size_bytes: row.get(4)?,
+        // Only this file writes the column; an unknown value would be a newer server's.
+        source: SnapshotSource::parse(&source).unwrap_or(SnapshotSource::Background),
+        ticket_id: row.get(6)?,
+        ticket_number: row.get(7)?,
     })
 }
 
@@ -178,7 +200,7 @@ pub fn snapshot(
     ))
     .and_then(|mut s| {
         s.query_row(params![device_id, snapshot_id], |row| {
-            Ok((meta_from_row(row)?, row.get(5)?))
+            Ok((meta_from_row(row)?, row.get(DOC_COLUMN)?))
         })
         .optional()
     })

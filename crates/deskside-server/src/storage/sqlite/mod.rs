@@ -763,6 +763,9 @@ impl Storage for SqliteStorage {
                 store_idempotent(conn, idempotency.as_ref(), 201, now, |conn| {
                     let current = tickets::load(conn, ticket_id)?;
                     let meta = tickets::insert_attachment(conn, ticket_id, &attachment, now)?;
+                    if let Some((device_id, snapshot, keep)) = &attachment.device_snapshot {
+                        devices::store_snapshot(conn, device_id, snapshot, *keep, now)?;
+                    }
                     let decision = decide(&current, meta.id)?;
                     tickets::apply_decision(conn, &decision, &actor, &sla, now)?;
                     Ok(meta)

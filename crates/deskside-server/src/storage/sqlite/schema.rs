@@ -202,6 +202,13 @@ const MIGRATIONS: &[&str] = &[
         signature TEXT NOT NULL
     );
     "#,
+    // 9: snapshot sources: the agent's own upload, one an agent asked for, or one the
+    // device's user attached to a ticket. Snapshots stored before are the agent's own.
+    r#"
+    ALTER TABLE device_snapshots ADD COLUMN source TEXT NOT NULL DEFAULT 'background';
+    ALTER TABLE device_snapshots ADD COLUMN ticket_id INTEGER;
+    ALTER TABLE device_snapshots ADD COLUMN ticket_number TEXT;
+    "#,
 ];
 
 /// Brings the database to the newest schema.

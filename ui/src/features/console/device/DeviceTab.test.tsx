@@ -1,4 +1,4 @@
-import { screen, waitFor } from "@testing-library/react";
+import { screen, waitFor, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
 import type { DevicePanel } from "../../../bindings/DevicePanel";
@@ -9,6 +9,8 @@ import { DeviceTab } from "./DeviceTab";
 
 function panel(snapshotId: number, online = true): DevicePanel {
   const at = new Date().toISOString();
+  const info = { id: snapshotId, collectedAt: at, receivedAt: at, sizeBytes: 25_000 };
+  const background = { ...info, source: "background" as const, ticketId: null, ticketNumber: null };
   return {
     device: {
       id: "device-1",
@@ -19,11 +21,39 @@ function panel(snapshotId: number, online = true): DevicePanel {
       agentVersion: "0.0.0",
       platform: "linux",
       os: "Debian GNU/Linux 12",
-      latestSnapshot: { id: snapshotId, collectedAt: at, receivedAt: at, sizeBytes: 25_000 },
+      latestSnapshot: background,
     },
     hints: [],
-    snapshots: [{ id: snapshotId, collectedAt: at, receivedAt: at, sizeBytes: 25_000 }],
-    sections: [{ id: "system", title: "System", data: { hostname: "ws-042" } }],
+    snapshots: [background],
+    sections: [{ id: "system", title: "System", data: { hostname: "ws-042" }, withheldBy: null }],
+  };
+}
+
+/** The user's own attachment on HD-1042 is the latest, after a background snapshot. */
+function attachedByTheUser(): DevicePanel {
+  const base = panel(9);
+  const at = new Date().toISOString();
+  const attached = { id: 9, collectedAt: at, receivedAt: at, sizeBytes: 9_000 };
+  const fromTicket = { ...attached, source: "ticket" as const, ticketId: 42, ticketNumber: "HD-1042" };
+  return {
+    ...base,
+    device: { ...base.device, latestSnapshot: fromTicket },
+    snapshots: [fromTicket, { ...attached, id: 8, source: "background", ticketId: null, ticketNumber: null }],
+    sections: [
+      { id: "system", title: "System", data: { available: { hostname: "ws-042" } }, withheldBy: null },
+      {
+        id: "processes",
+        title: "Processes",
+        data: { unavailable: { reason: "not shared by the user" } },
+        withheldBy: "user",
+      },
+      {
+        id: "logs",
+        title: "Logs",
+        data: { unavailable: { reason: "not shared: this device's policy keeps it out of uploads" } },
+        withheldBy: "policy",
+      },
+    ],
   };
 }
 
@@ -40,6 +70,25 @@ describe("the device tab", () => {
     await waitFor(() => expect(screen.queryByText("Asking the computer…")).not.toBeInTheDocument(), {
       timeout: 3_000,
     });
+  });
+
+  it("says where the diagnostics came from and which sections the user did not share", async () => {
+    fakeIpc.devicePanel.mockResolvedValue(attachedByTheUser());
+    renderWithProviders(<DeviceTab deviceId="device-1" ticketId={42} />);
+    expect(await screen.findByTestId("snapshot-source")).toHaveTextContent("Attached to HD-1042 by the user");
+    expect(screen.getByRole("button", { name: /Processes/ })).toHaveTextContent("Not shared by the user");
+    expect(screen.getByRole("button", { name: /Logs/ })).toHaveTextContent("the device's policy keeps it private");
+    expect(screen.getByRole("button", { name: /System/ })).not.toHaveTextContent(/Not s/);
+    // Each stored snapshot names its source in the comparison pickers.
+    const from = screen.getByLabelText("From snapshot");
+    expect(within(from).getByRole("option", { name: /Sent by the computer in the background/ })).toBeInTheDocument();
+    expect(within(from).getByRole("option", { name: /Attached to HD-1042 by the user/ })).toBeInTheDocument();
+  });
+
+  it("labels the computer's own snapshots as background ones", async () => {
+    fakeIpc.devicePanel.mockResolvedValue(panel(7));
+    renderWithProviders(<DeviceTab deviceId="device-1" ticketId={42} />);
+    expect(await screen.findByTestId("snapshot-source")).toHaveTextContent("Sent by the computer in the background");
   });
 
   it("cannot ask an offline computer", async () => {

@@ -1,9 +1,11 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { ChevronRight, GitCompare, Laptop, MonitorOff, RefreshCw } from "lucide-react";
+import { ChevronRight, EyeOff, GitCompare, Laptop, MonitorOff, RefreshCw } from "lucide-react";
 import { useEffect, useId, useState } from "react";
 
+import type { SnapshotInfo } from "../../../bindings/SnapshotInfo";
 import type { SnapshotSection } from "../../../bindings/SnapshotSection";
 import { queryKeys } from "../../../app/queryClient";
+import { Badge } from "../../../components/Badge";
 import { Button } from "../../../components/Button";
 import { Callout } from "../../../components/Callout";
 import { cx } from "../../../components/cx";
@@ -13,7 +15,7 @@ import { Field } from "../../../components/Field";
 import { Select } from "../../../components/Input";
 import { Skeleton, SkeletonLines } from "../../../components/Skeleton";
 import { formatDateTime, timeAgo } from "../../../lib/format";
-import { HINT_TONE } from "../../../lib/labels";
+import { HINT_TONE, snapshotSourceLabel, WITHHELD_LABEL } from "../../../lib/labels";
 import { useNow } from "../../../lib/useNow";
 import { deviceDiff, devicePanel, requestAction } from "../../../ipc";
 import { errorMessage } from "../../../lib/errors";
@@ -35,6 +37,11 @@ function SectionPanel({ section, initiallyOpen }: { section: SnapshotSection; in
       >
         <ChevronRight className={styles.chevron} aria-hidden />
         {section.title}
+        {section.withheldBy && (
+          <Badge tone={section.withheldBy === "user" ? "info" : "neutral"} icon={EyeOff} className={styles.withheld}>
+            {WITHHELD_LABEL[section.withheldBy]}
+          </Badge>
+        )}
       </button>
       {open && (
         <div id={bodyId} className={styles.panelBody}>
@@ -45,7 +52,7 @@ function SectionPanel({ section, initiallyOpen }: { section: SnapshotSection; in
   );
 }
 
-function Compare({ deviceId, snapshots }: { deviceId: string; snapshots: { id: number; collectedAt: string }[] }) {
+function Compare({ deviceId, snapshots }: { deviceId: string; snapshots: SnapshotInfo[] }) {
   // Snapshots come newest first: compare the previous one with the latest by default.
   const [from, setFrom] = useState<number | null>(snapshots[1]?.id ?? null);
   const [to, setTo] = useState<number | null>(snapshots[0]?.id ?? null);
@@ -68,10 +75,10 @@ function Compare({ deviceId, snapshots }: { deviceId: string; snapshots: { id: n
       </p>
     );
   }
-  const option = (snapshot: { id: number; collectedAt: string }, index: number) => (
+  const option = (snapshot: SnapshotInfo, index: number) => (
     <option key={snapshot.id} value={snapshot.id}>
       {formatDateTime(snapshot.collectedAt)}
-      {index === 0 ? " (latest)" : ""}
+      {index === 0 ? " (latest)" : ""} · {snapshotSourceLabel(snapshot)}
     </option>
   );
   return (
@@ -219,6 +226,11 @@ export function DeviceTab({ deviceId, ticketId }: { deviceId: string | null; tic
 
         <section aria-label="Diagnostics">
           <h4 className={styles.sectionTitle}>Latest diagnostics</h4>
+          {device.latestSnapshot && (
+            <p className={styles.source} data-testid="snapshot-source">
+              {snapshotSourceLabel(device.latestSnapshot)}
+            </p>
+          )}
           {sections.length === 0 ? (
             <p className={styles.facts}>This computer hasn't sent diagnostics yet.</p>
           ) : (
