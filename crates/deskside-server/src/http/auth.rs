@@ -543,28 +543,22 @@ pub async fn create_user_session(
     State(state): State<Arc<AppState>>,
     DeviceAgent(device): DeviceAgent,
     body: JsonBody<UserSessionRequest>,
-) -> Result<(StatusCode, Json<UserSessionResponse>), axum::response::Response> {
-    use axum::response::IntoResponse;
+) -> ApiResult<(StatusCode, Json<UserSessionResponse>)> {
     let request = body.value;
-    validate_user_session(&request).map_err(IntoResponse::into_response)?;
+    validate_user_session(&request)?;
     let now = state.clock.now();
     // Throttled calls write nothing, not even an audit line: the limit is what bounds both.
     state
         .requester_session_limiter
         .take(&device.id, &request.local_user, now)
         .map_err(|seconds| {
-            super::issuance_limit::RetryLater {
-                seconds,
-                error: ApiError::too_many_requests(format!(
-                    "too many sessions for {} on this device; try again in {seconds} s",
-                    request.local_user
-                )),
-            }
-            .into_response()
+            ApiError::too_many_requests(format!(
+                "too many sessions for {} on this device; try again in {seconds} s",
+                request.local_user
+            ))
+            .with_retry_after(seconds)
         })?;
-    issue_user_session(&state, &device, request, now)
-        .await
-        .map_err(IntoResponse::into_response)
+    issue_user_session(&state, &device, request, now).await
 }
 
 fn validate_user_session(request: &UserSessionRequest) -> ApiResult<()> {

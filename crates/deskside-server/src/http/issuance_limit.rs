@@ -7,11 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
-
-use crate::error::ApiError;
 
 /// Sessions one account of one device may get at once.
 pub const BURST: u32 = 5;
@@ -57,22 +53,6 @@ impl IssuanceLimiter {
 fn refilled((tokens, at): (f64, DateTime<Utc>), now: DateTime<Utc>) -> f64 {
     let elapsed = (now - at).num_milliseconds().max(0) as f64;
     (tokens + elapsed / REFILL.num_milliseconds() as f64).min(f64::from(BURST))
-}
-
-/// `429 too_many_requests` with `Retry-After`, in the one error shape.
-pub struct RetryLater {
-    pub seconds: i64,
-    pub error: ApiError,
-}
-
-impl IntoResponse for RetryLater {
-    fn into_response(self) -> Response {
-        let mut response = self.error.into_response();
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, self.seconds.into());
-        response
-    }
 }
 
 #[cfg(test)]

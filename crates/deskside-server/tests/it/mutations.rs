@@ -175,18 +175,8 @@ impl World {
             .await
     }
 
-    /// A newly enrolled device's id.
     async fn enrolled_device_id(&self, hostname: &str) -> String {
-        let (status, enrolled) = self
-            .app
-            .call(
-                Method::POST,
-                "/api/v1/devices/enroll",
-                None,
-                Some(json!({"token": self.enrollment_token().await, "hostname": hostname})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{enrolled}");
+        let enrolled = self.app.enroll(&self.admin, hostname).await;
         enrolled["deviceId"].as_str().unwrap().to_owned()
     }
 

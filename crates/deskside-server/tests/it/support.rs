@@ -183,6 +183,14 @@ impl TestApp {
 
     /// Enrolls a device and returns its credential.
     pub async fn enroll_device(&self, admin_token: &str, hostname: &str) -> String {
+        self.enroll(admin_token, hostname).await["credential"]
+            .as_str()
+            .expect("credential")
+            .to_owned()
+    }
+
+    /// Enrolls a new device: the server's answer (`deviceId`, `credential`, …).
+    pub async fn enroll(&self, admin_token: &str, hostname: &str) -> Value {
         let (status, token) = self
             .call(
                 Method::POST,
@@ -201,10 +209,7 @@ impl TestApp {
             )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{enrolled}");
-        enrolled["credential"]
-            .as_str()
-            .expect("credential")
-            .to_owned()
+        enrolled
     }
 
     /// A request as a device's local user.
