@@ -33,8 +33,17 @@ pub fn prepare_data_dir(data_dir: &Path) -> anyhow::Result<()> {
             .with_context(|| format!("reading data folder {}", data_dir.display()))?;
         for entry in entries {
             let entry = entry?;
-            if entry.file_type()?.is_file() {
-                restrict(&entry.path(), FILE_MODE)?;
+            if !entry.file_type()?.is_file() {
+                continue;
+            }
+            match restrict(&entry.path(), FILE_MODE) {
+                // SQLite deletes its -wal and -shm when the last connection closes, maybe in
+                // another process right now: a file gone since the listing needs nothing.
+                Err(error)
+                    if error
+                        .downcast_ref::<std::io::Error>()
+                        .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {}
+                other => other?,
             }
         }
     }
@@ -109,4 +118,25 @@ fn restrict(path: &Path, mode: u32) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_gone_since_the_listing_is_no_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let gone = dir.path().join("deskside.db-wal");
+        std::fs::write(&gone, "").unwrap();
+        std::fs::remove_file(&gone).unwrap();
+        let error = restrict(&gone, FILE_MODE).unwrap_err();
+        assert!(
+            error
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound),
+            "{error:#}"
+        );
+        prepare_data_dir(dir.path()).unwrap();
+    }
 }
